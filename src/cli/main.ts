@@ -1,0 +1,176 @@
+// The `host` command line. The only place that turns errors into exit codes
+// and a message for a human.
+
+import yargs, { type Argv } from 'yargs';
+import { readFileSync } from 'node:fs';
+import { createLogger, LOG_LEVELS, type Logger } from '../log/logger.js';
+import { HostError, EXIT, UsageError, InterruptedError } from '../errors.js';
+import { stringifyLossless } from '../json/lossless.js';
+import { spec, check, discover, readWith, DEFAULTS, type CommonOptions } from '../run/operations.js';
+import { parseStreamList } from '../catalog/configure.js';
+import { formatSummary } from './summary.js';
+import type { ValidateMode } from '../run/read-engine.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const EPILOGUE = `Connector: a path to an executable (or a .py/.mjs/.sh script), or after -- a program and its arguments.
+Exit codes: 0 ok, 2 usage or config error, 3 connector failed, 4 check failed, 5 timeout, 6 state or lock error, 7 protocol violation, 130/143 interrupted.`;
+
+interface Common {
+  connector?: string;
+  '--'?: (string | number)[];
+  'log-level': string;
+  timeout: number;
+  'kill-grace': number;
+  'max-line-bytes': number;
+  config?: string;
+}
+
+function connectorOf(a: Common): string | string[] {
+  const rest = (a['--'] ?? []).map(String);
+  if (a.connector && rest.length) throw new UsageError('name the connector either as a path or after --, not both');
+  if (rest.length) return rest;
+  if (a.connector) return a.connector;
+  throw new UsageError('no connector given: name a path, or use -- <program> [args...]');
+}
+
+function commonOptions(y: Argv): Argv<Common> {
+  return y
+    .positional('connector', { type: 'string', describe: 'path to the connector executable (or use -- program args)' })
+    .option('timeout', { type: 'number', default: DEFAULTS.timeoutMs / 1000, describe: 'seconds allowed for spec, check and discover' })
+    .option('kill-grace', { type: 'number', default: DEFAULTS.killGraceMs / 1000, describe: 'seconds between SIGTERM and SIGKILL when stopping a connector' })
+    .option('max-line-bytes', { type: 'number', default: DEFAULTS.maxLineBytes, describe: 'longest stdout line accepted from the connector' }) as unknown as Argv<Common>;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let logger: Logger | undefined;
+  const controller = new AbortController();
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    if (controller.signal.aborted) return;
+    controller.abort(sig);
+  };
+  const sigint = () => onSignal('SIGINT');
+  const sigterm = () => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+
+  const opts = (a: Common): CommonOptions => ({
+    logger: (logger ??= createLogger({ level: a['log-level'] as never })),
+    timeoutMs: a.timeout * 1000,
+    killGraceMs: a['kill-grace'] * 1000,
+    maxLineBytes: a['max-line-bytes'],
+    signal: controller.signal,
+  });
+  const print = (msg: unknown) => process.stdout.write(stringifyLossless(msg) + '\n');
+  let code = EXIT.OK as number;
+
+  const cli = yargs(argv)
+    .scriptName('host')
+    .usage('$0 <command> <connector> [options]\n$0 <command> [options] -- <program> [args...]')
+    .parserConfiguration({ 'populate--': true })
+    .option('log-level', { choices: LOG_LEVELS, default: 'info', describe: 'log level (logs go to stderr: JSON, or readable on a terminal)' })
+    .command(
+      'spec [connector]',
+      "print the connector's SPEC message as one JSON line",
+      (y) => commonOptions(y).example('$0 spec ./source.py', '').example('$0 spec -- python3 my_source.py', ''),
+      async (a) => {
+        print(await spec(connectorOf(a), opts(a)));
+      },
+    )
+    .command(
+      'check [connector]',
+      'validate the config against the spec, run check, print the CONNECTION_STATUS line',
+      (y) =>
+        commonOptions(y)
+          .option('config', { type: 'string', describe: 'config file (JSON)' })
+          .example('$0 check ./source.py --config config.json', 'exit 0 on SUCCEEDED, 4 on FAILED'),
+      async (a) => {
+        const r = await check(connectorOf(a), { ...opts(a), configFile: a.config, noThrow: true });
+        print(r.message);
+        if (r.status !== 'SUCCEEDED') {
+          process.stderr.write(`check failed: ${r.text ?? 'no reason given'}\n`);
+          code = EXIT.CHECK_FAILED;
+        }
+      },
+    )
+    .command(
+      'discover [connector]',
+      'print the CATALOG message as one JSON line',
+      (y) => commonOptions(y).option('config', { type: 'string', describe: 'config file (JSON)' }).example('$0 discover ./source.py --config config.json', ''),
+      async (a) => {
+        print(await discover(connectorOf(a), { ...opts(a), configFile: a.config }));
+      },
+    )
+    .command(
+      'read [connector]',
+      'read records: into --out DIR (JSONL per stream, exactly-once state), or as NDJSON on stdout',
+      (y) =>
+        commonOptions(y)
+          .option('config', { type: 'string', describe: 'config file (JSON)' })
+          .option('catalog', { type: 'string', describe: 'configured catalog file; without it, discover and select all streams' })
+          .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
+          .option('state', { type: 'string', describe: 'state file (default DIR/state.json with --out)' })
+          .option('out', { type: 'string', describe: 'output directory: DIR/<stream>.jsonl, manifest.json, state.json' })
+          .option('validate', { choices: ['off', 'warn', 'fail'], default: DEFAULTS.validate, describe: "check records against their stream's json_schema" })
+          .option('heartbeat-timeout', { type: 'number', default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' })
+          .option('commit-interval', { type: 'number', default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' })
+          .example('$0 read ./source.py --config config.json --out ./out', 'records to ./out/<stream>.jsonl, state to ./out/state.json')
+          .example('$0 read ./source.py --config config.json --streams users | head', 'NDJSON on stdout')
+          .example('$0 read --config c.json --out ./out -- python3 my_source.py', 'a connector run by an interpreter'),
+      async (a) => {
+        const r = await readWith(connectorOf(a), {
+          ...opts(a),
+          configFile: a.config,
+          catalogFile: a.catalog,
+          streams: parseStreamList(a.streams),
+          stateFile: a.state,
+          out: a.out,
+          validate: a.validate as ValidateMode,
+          heartbeatMs: a['heartbeat-timeout'] * 1000,
+          commitIntervalMs: a['commit-interval'] * 1000,
+        });
+        const closedQuietly = r.sink.output === 'stdout' && !r.error && r.ok;
+        if (r.error) {
+          process.stderr.write(formatSummary(r));
+          throw r.error;
+        }
+        if (closedQuietly || r.ok) process.stderr.write(formatSummary(r));
+      },
+    )
+    .demandCommand(1, 'name a command: spec, check, discover or read')
+    .strict()
+    .epilogue(EPILOGUE)
+    .version(VERSION)
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+
+  try {
+    await cli.parseAsync();
+  } catch (e) {
+    code = report(e, logger);
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+  return code;
+}
+
+function report(e: unknown, logger: Logger | undefined): number {
+  if (e instanceof HostError) {
+    if (e instanceof InterruptedError) {
+      process.stderr.write(`host: ${e.message}; the last committed state is kept\n`);
+    } else {
+      process.stderr.write(`host: ${e.message}\n`);
+      if (e.code === 'USAGE') process.stderr.write('Run with --help for usage.\n');
+    }
+    return e.exitCode;
+  }
+  const err = e as Error;
+  logger?.debug({ err }, 'internal error');
+  process.stderr.write(`host: internal error: ${err?.message ?? String(e)} (run with --log-level debug for details)\n`);
+  return EXIT.INTERNAL;
+}

@@ -1,0 +1,76 @@
+// Turns what the user typed into a program and arguments. A path or a command
+// line today; package, git, Docker and registry references plug in through
+// REFERENCE_KINDS (each resolver may install into a cache first, hence async).
+
+import { accessSync, constants, statSync } from 'node:fs';
+import { resolve as resolvePath, extname, basename } from 'node:path';
+import { ConfigError, UsageError } from '../errors.js';
+
+export interface ConnectorRef {
+  /** How the user named it, for messages and logs. */
+  display: string;
+  /** Short name used to tag its log lines. */
+  name: string;
+  command: string;
+  args: string[];
+}
+
+export type ReferenceResolver = (rest: string, raw: string) => Promise<ConnectorRef>;
+
+/** `scheme:` prefixes of references resolved by other modules (registered at start-up). */
+export const REFERENCE_KINDS = new Map<string, ReferenceResolver>();
+
+export function registerReferenceKind(scheme: string, resolver: ReferenceResolver): void {
+  REFERENCE_KINDS.set(scheme, resolver);
+}
+
+const INTERPRETERS: Record<string, string[]> = {
+  '.mjs': [process.execPath],
+  '.cjs': [process.execPath],
+  '.js': [process.execPath],
+  '.py': ['python3'],
+  '.sh': ['sh'],
+};
+
+function fromPath(p: string): ConnectorRef {
+  const abs = resolvePath(p);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new ConfigError(`connector not found: ${p} (no such file; to run a program on PATH use: -- ${p} [args...])`, { file: p }, 'CONNECTOR_NOT_FOUND');
+  }
+  if (!st.isFile()) throw new ConfigError(`connector ${p} is not a file`, { file: p }, 'CONNECTOR_NOT_FOUND');
+  const name = basename(abs).replace(/\.[a-z]+$/, '');
+  try {
+    accessSync(abs, constants.X_OK);
+    return { display: p, name, command: abs, args: [] };
+  } catch {
+    // not executable: run it with the interpreter its extension names
+    const interp = INTERPRETERS[extname(abs)];
+    if (!interp) throw new ConfigError(`connector ${p} is not executable (chmod +x it, or use: -- <interpreter> ${p})`, { file: p }, 'CONNECTOR_NOT_FOUND');
+    return { display: p, name, command: interp[0]!, args: [...interp.slice(1), abs] };
+  }
+}
+
+/** Resolve a reference string, or an argv (the `-- program args` form). */
+export async function resolveConnector(ref: string | readonly string[]): Promise<ConnectorRef> {
+  if (Array.isArray(ref)) {
+    if (ref.length === 0) throw new UsageError('no connector given after --');
+    const [cmd, ...args] = ref as string[];
+    const script = args.find((a) => !a.startsWith('-'));
+    return { display: (ref as string[]).join(' '), name: basename(script ?? cmd!).replace(/\.[a-z]+$/, ''), command: cmd!, args };
+  }
+  const s = ref as string;
+  if (!s) throw new UsageError('no connector given: name a path, or use -- <program> [args...]');
+  const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(s);
+  if (m && m[1]!.length > 1) {
+    const resolver = REFERENCE_KINDS.get(m[1]!.toLowerCase());
+    if (resolver) return resolver(m[2]!, s);
+    throw new UsageError(
+      `unsupported connector reference "${m[1]}:" in ${s}; give a path to an executable or use -- <program> [args...]` +
+        (REFERENCE_KINDS.size ? ` (known kinds: ${[...REFERENCE_KINDS.keys()].join(', ')})` : ''),
+    );
+  }
+  return fromPath(s);
+}

@@ -1,0 +1,218 @@
+// Lossless JSON: numbers that would not survive a round trip through a JS
+// number (int64 cursors, LSNs, 30-digit decimals) are kept as their source text.
+
+export class LosslessNumber {
+  readonly raw: string;
+  constructor(raw: string) {
+    this.raw = raw;
+  }
+  valueOf(): number {
+    return Number(this.raw);
+  }
+  toString(): string {
+    return this.raw;
+  }
+  toJSON(): number {
+    // Only reached through plain JSON.stringify; stringifyLossless never calls it.
+    return Number(this.raw);
+  }
+}
+
+export type LosslessValue =
+  | null
+  | boolean
+  | number
+  | string
+  | LosslessNumber
+  | LosslessValue[]
+  | { [key: string]: LosslessValue };
+
+export class JsonSyntaxError extends Error {
+  readonly position: number;
+  constructor(message: string, position: number) {
+    super(`${message} at position ${position}`);
+    this.name = 'JsonSyntaxError';
+    this.position = position;
+  }
+}
+
+const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/** Parse JSON text; numbers that would lose precision become LosslessNumber. */
+export function parseLossless(text: string): LosslessValue {
+  let i = 0;
+  const n = text.length;
+
+  const ws = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
+  };
+
+  const str = (): string => {
+    // text[i] === '"'
+    const start = i;
+    i++;
+    let simple = true;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return simple ? text.slice(start + 1, i - 1) : (JSON.parse(text.slice(start, i)) as string);
+      }
+      if (c === 92) {
+        simple = false;
+        i += 2;
+        continue;
+      }
+      if (c < 32) throw new JsonSyntaxError('control character in string', i);
+      i++;
+    }
+    throw new JsonSyntaxError('unterminated string', start);
+  };
+
+  const value = (depth: number): LosslessValue => {
+    if (depth > 2000) throw new JsonSyntaxError('nesting too deep', i);
+    ws();
+    if (i >= n) throw new JsonSyntaxError('unexpected end', i);
+    const c = text.charCodeAt(i);
+    if (c === 123) {
+      i++;
+      const obj: { [key: string]: LosslessValue } = {};
+      ws();
+      if (text.charCodeAt(i) === 125) {
+        i++;
+        return obj;
+      }
+      for (;;) {
+        ws();
+        if (text.charCodeAt(i) !== 34) throw new JsonSyntaxError('expected a key', i);
+        const key = str();
+        ws();
+        if (text.charCodeAt(i) !== 58) throw new JsonSyntaxError("expected ':'", i);
+        i++;
+        const v = value(depth + 1);
+        if (key === '__proto__') Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+        else obj[key] = v;
+        ws();
+        const d = text.charCodeAt(i);
+        if (d === 44) {
+          i++;
+          continue;
+        }
+        if (d === 125) {
+          i++;
+          return obj;
+        }
+        throw new JsonSyntaxError("expected ',' or '}'", i);
+      }
+    }
+    if (c === 91) {
+      i++;
+      const arr: LosslessValue[] = [];
+      ws();
+      if (text.charCodeAt(i) === 93) {
+        i++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(value(depth + 1));
+        ws();
+        const d = text.charCodeAt(i);
+        if (d === 44) {
+          i++;
+          continue;
+        }
+        if (d === 93) {
+          i++;
+          return arr;
+        }
+        throw new JsonSyntaxError("expected ',' or ']'", i);
+      }
+    }
+    if (c === 34) return str();
+    if (c === 116 && text.startsWith('true', i)) {
+      i += 4;
+      return true;
+    }
+    if (c === 102 && text.startsWith('false', i)) {
+      i += 5;
+      return false;
+    }
+    if (c === 110 && text.startsWith('null', i)) {
+      i += 4;
+      return null;
+    }
+    NUMBER_RE.lastIndex = i;
+    const m = NUMBER_RE.exec(text);
+    if (!m || m[0].length === 0) throw new JsonSyntaxError(`unexpected character ${JSON.stringify(text[i])}`, i);
+    i += m[0].length;
+    const raw = m[0];
+    const num = Number(raw);
+    // A JS number is only used when it prints back to the very same text.
+    return String(num) === raw ? num : new LosslessNumber(raw);
+  };
+
+  const result = value(0);
+  ws();
+  if (i !== n) throw new JsonSyntaxError('unexpected text after the value', i);
+  return result;
+}
+
+/** Serialise a value produced by parseLossless (or plain JS data) without losing number text. */
+export function stringifyLossless(value: unknown, indent?: number): string {
+  const pad = indent ? ' '.repeat(indent) : '';
+  const out = (v: unknown, cur: string): string | undefined => {
+    if (v === null) return 'null';
+    if (v instanceof LosslessNumber) return v.raw;
+    switch (typeof v) {
+      case 'string':
+        return JSON.stringify(v);
+      case 'number':
+        return Number.isFinite(v) ? String(v) : 'null';
+      case 'boolean':
+        return v ? 'true' : 'false';
+      case 'bigint':
+        return v.toString();
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        return undefined;
+    }
+    const next = cur + pad;
+    const sep = pad ? ',\n' + next : ',';
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+      const items = v.map((x) => out(x, next) ?? 'null');
+      return pad ? `[\n${next}${items.join(sep)}\n${cur}]` : `[${items.join(',')}]`;
+    }
+    const o = v as Record<string, unknown>;
+    if (typeof (o as { toJSON?: unknown }).toJSON === 'function') return out((o as { toJSON: () => unknown }).toJSON(), cur);
+    const parts: string[] = [];
+    for (const k of Object.keys(o)) {
+      const s = out(o[k], next);
+      if (s !== undefined) parts.push(JSON.stringify(k) + (pad ? ': ' : ':') + s);
+    }
+    if (parts.length === 0) return '{}';
+    return pad ? `{\n${next}${parts.join(sep)}\n${cur}}` : `{${parts.join(',')}}`;
+  };
+  return out(value, '') ?? 'null';
+}
+
+/** Convert lossless values to plain JS values (for schema validation, where precision does not matter). */
+export function toPlain(value: LosslessValue): unknown {
+  if (value instanceof LosslessNumber) return Number(value.raw);
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const k of Object.keys(value)) o[k] = toPlain(value[k]);
+    return o;
+  }
+  return value;
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof LosslessNumber);
+}

@@ -1,0 +1,60 @@
+// All logs go to stderr (stdout carries data): JSON lines when stderr is not a
+// terminal, pino-pretty when it is.
+
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export interface LoggerOptions {
+  level?: LevelWithSilent;
+  pretty?: boolean;
+  /** Where to write; defaults to fd 2. */
+  fd?: number;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const level = opts.level ?? 'info';
+  const fd = opts.fd ?? 2;
+  const usePretty = opts.pretty ?? Boolean(process.stderr.isTTY);
+  if (usePretty) {
+    const stream = pretty({ destination: fd, sync: true, colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' });
+    return pino({ level, base: undefined }, stream);
+  }
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: fd, sync: true }));
+}
+
+/** A logger that prints nothing (library default). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+/** Map a connector's level names (Airbyte LOG levels, Python logging words) to pino's. */
+export function pinoLevel(level: string | undefined): 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' {
+  switch ((level ?? '').toUpperCase()) {
+    case 'FATAL':
+    case 'CRITICAL':
+      return 'fatal';
+    case 'ERROR':
+      return 'error';
+    case 'WARN':
+    case 'WARNING':
+      return 'warn';
+    case 'DEBUG':
+      return 'debug';
+    case 'TRACE':
+      return 'trace';
+    default:
+      return 'info';
+  }
+}
+
+const STDERR_LEVEL_RE = /^\s*(?:\[|\d{4}-\d\d-\d\d[^A-Za-z]*)?\s*(CRITICAL|FATAL|ERROR|WARNING|WARN|INFO|DEBUG|TRACE)\b/;
+
+/** Guess the level of a connector's stderr line from its leading word (Python logging, Singer SDK). */
+export function stderrLevel(line: string): ReturnType<typeof pinoLevel> {
+  const m = STDERR_LEVEL_RE.exec(line);
+  return m ? pinoLevel(m[1]) : 'info';
+}

@@ -1,0 +1,249 @@
+// The embedded default output: DIR/<stream>.jsonl (or DIR/<namespace>/<stream>.jsonl),
+// one line per record holding its `data` bytes, and a state file committed
+// exactly once with the byte length of every file (see protocol/README.md).
+
+import { existsSync, mkdirSync, statSync, renameSync, unlinkSync, openSync, readSync, closeSync, truncateSync } from 'node:fs';
+import { join, dirname, relative } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
+import { StreamFile } from './stream-file.js';
+import { assignPaths } from './paths.js';
+import { StateMerger, writeStateFile, type StoredState, type FileEntry } from '../state/state.js';
+import type { ReadSink, SinkResult } from '../run/sink.js';
+import type { RunStream, StateMessage } from '../run/streams.js';
+import { StateError } from '../errors.js';
+
+export interface DirSinkOptions {
+  dir: string;
+  stateFile: string;
+  stored: StoredState;
+  streams: RunStream[];
+  logger: Logger;
+  /** Coalesce commits: at most one per this many ms (0: commit every state). */
+  commitIntervalMs: number;
+}
+
+interface Target {
+  stream: RunStream;
+  rel: string;
+  abs: string;
+  mode: 'append' | 'overwrite';
+  file: StreamFile;
+  /** overwrite: the .partial being written; swapped in on completion */
+  partial?: string;
+  swapped: boolean;
+  incomplete: boolean;
+}
+
+type Lengths = Map<Target, { bytes: number; records: number }>;
+
+function countLines(path: string, limit: number): number {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let n = 0;
+  let off = 0;
+  try {
+    while (off < limit) {
+      const r = readSync(fd, buf, 0, Math.min(buf.length, limit - off), off);
+      if (r === 0) break;
+      for (let i = buf.indexOf(10, 0); i >= 0 && i < r; i = buf.indexOf(10, i + 1)) n++;
+      off += r;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return n;
+}
+
+export class DirSink implements ReadSink {
+  private readonly opts: DirSinkOptions;
+  private readonly targets = new Map<RunStream, Target>();
+  private readonly merger: StateMerger;
+  private files: Record<string, FileEntry>;
+  private pending: { states: ReturnType<StateMerger['snapshot']>; lengths: Lengths } | undefined;
+  private committed: { states: ReturnType<StateMerger['snapshot']>; lengths: Lengths };
+  private lastCommitAt = 0;
+  private commits = 0;
+  readonly closed = false;
+
+  constructor(opts: DirSinkOptions) {
+    this.opts = opts;
+    this.merger = new StateMerger(opts.stored);
+    this.files = { ...opts.stored.files };
+    mkdirSync(opts.dir, { recursive: true });
+    this.recover();
+    const paths = assignPaths(opts.streams);
+    for (const s of opts.streams) {
+      const rel = paths.get(s)!;
+      const abs = join(opts.dir, rel);
+      mkdirSync(dirname(abs), { recursive: true });
+      const mode = s.configured.destination_sync_mode === 'overwrite' ? 'overwrite' : 'append';
+      if (mode === 'overwrite') {
+        const partial = `${abs}.partial`;
+        this.targets.set(s, { stream: s, rel, abs, mode, partial, file: new StreamFile(partial, { truncate: true }), swapped: false, incomplete: false });
+      } else {
+        const known = this.files[rel];
+        let records = known?.mode === 'append' ? known.records : 0;
+        if (!known && existsSync(abs)) records = countLines(abs, statSync(abs).size);
+        const file = new StreamFile(abs, { truncate: false, records });
+        this.targets.set(s, { stream: s, rel, abs, mode, file, swapped: false, incomplete: false });
+        this.files[rel] = { bytes: file.bytes, records: file.records, mode, stream: this.descriptor(s), ...this.syncModes(s) };
+      }
+    }
+    // Commit the starting point: from here on a crash is undone by truncating
+    // every file this run appends to back to these lengths.
+    const lengths = this.lengthsNow();
+    this.committed = { states: this.merger.snapshot(), lengths };
+    this.writeState(this.committed);
+  }
+
+  private descriptor(s: RunStream): FileEntry['stream'] {
+    return s.namespace ? { name: s.name, namespace: s.namespace } : { name: s.name };
+  }
+
+  private syncModes(s: RunStream): Record<string, string> {
+    return { sync_mode: s.configured.sync_mode, destination_sync_mode: s.configured.destination_sync_mode };
+  }
+
+  /** After a crash: cut append files back to their committed lengths; drop stale partial files. */
+  private recover(): void {
+    for (const [rel, e] of Object.entries(this.files)) {
+      const abs = join(this.opts.dir, rel);
+      if (existsSync(`${abs}.partial`)) unlinkSync(`${abs}.partial`);
+      if (e.mode !== 'append') continue;
+      if (!existsSync(abs)) {
+        if (e.bytes > 0) this.opts.logger.warn({ file: abs }, `output file ${rel} is missing (the state says ${e.bytes} bytes were committed)`);
+        continue;
+      }
+      const size = statSync(abs).size;
+      if (size > e.bytes) {
+        this.opts.logger.warn(
+          { file: abs, committed: e.bytes, found: size },
+          `truncating ${rel} from ${size} to ${e.bytes} bytes: records after the last committed state are read again`,
+        );
+        truncateSync(abs, e.bytes);
+      } else if (size < e.bytes) {
+        throw new StateError(
+          `output file ${abs} is shorter (${size} bytes) than the state says was committed (${e.bytes} bytes); it was changed outside the host. Remove the state file to start over.`,
+          { file: abs },
+          'STATE_INVALID',
+        );
+      }
+    }
+  }
+
+  private lengthsNow(): Lengths {
+    const m: Lengths = new Map();
+    for (const t of this.targets.values()) if (t.mode === 'append') m.set(t, { bytes: t.file.bytes, records: t.file.records });
+    return m;
+  }
+
+  record(stream: RunStream, data: Uint8Array, ds: number, de: number): void {
+    this.targets.get(stream)!.file.append(data, ds, de);
+  }
+
+  state(msg: StateMessage): void {
+    if (!this.merger.apply(msg)) return;
+    this.pending = { states: this.merger.snapshot(), lengths: this.lengthsNow() };
+    const now = Date.now();
+    if (now - this.lastCommitAt >= this.opts.commitIntervalMs) this.commitPending();
+  }
+
+  private commitPending(): void {
+    if (!this.pending) return;
+    this.committed = this.pending;
+    this.pending = undefined;
+    this.writeState(this.committed);
+  }
+
+  /** Make the data durable, then the state (with the file lengths it covers). */
+  private writeState(c: { states: ReturnType<StateMerger['snapshot']>; lengths: Lengths }): void {
+    for (const t of this.targets.values()) if (t.mode === 'append') t.file.sync();
+    for (const [t, l] of c.lengths) this.files[t.rel] = { bytes: l.bytes, records: l.records, mode: 'append', stream: this.descriptor(t.stream), ...this.syncModes(t.stream) };
+    writeStateFile(this.opts.stateFile, { kind: c.states.kind, states: c.states.states, files: this.files });
+    this.lastCommitAt = Date.now();
+    this.commits++;
+  }
+
+  streamStatus(stream: RunStream, status: string): void {
+    const t = this.targets.get(stream);
+    if (!t) return;
+    if (status === 'INCOMPLETE') t.incomplete = true;
+    if (status === 'COMPLETE' && t.mode === 'overwrite' && !t.swapped) {
+      this.swap(t);
+      // record the swapped file now; the append files keep their committed lengths
+      this.writeState(this.committed);
+    }
+  }
+
+  private swap(t: Target): void {
+    t.file.sync();
+    t.file.close();
+    renameSync(t.partial!, t.abs);
+    fsyncDir(dirname(t.abs));
+    t.swapped = true;
+    this.files[t.rel] = { bytes: t.file.bytes, records: t.file.records, mode: 'overwrite', stream: this.descriptor(t.stream), ...this.syncModes(t.stream) };
+    this.opts.logger.debug({ file: t.abs }, `full refresh of ${t.stream.display} complete: ${t.file.records} records`);
+  }
+
+  drain(): void {}
+
+  finish(ok: boolean): SinkResult {
+    let stateCommitted = this.commits > 1;
+    if (ok) {
+      for (const t of this.targets.values()) {
+        if (t.mode === 'overwrite' && !t.swapped) {
+          if (t.incomplete) this.opts.logger.warn(`stream ${t.stream.display} reported INCOMPLETE: its previous file is kept`);
+          else this.swap(t);
+        }
+      }
+      // Success: everything read is kept, with the latest state.
+      this.committed = { states: this.merger.snapshot(), lengths: this.lengthsNow() };
+      this.pending = undefined;
+      this.writeState(this.committed);
+      stateCommitted = stateCommitted || this.merger.applied > 0;
+    } else {
+      // Failure: keep what the last state covers, drop what came after it.
+      if (this.pending) {
+        this.commitPending();
+        stateCommitted = true;
+      }
+      for (const t of this.targets.values()) {
+        if (t.mode === 'append') {
+          const l = this.committed.lengths.get(t)!;
+          if (t.file.bytes !== l.bytes) {
+            this.opts.logger.info(`${t.stream.display}: ${t.file.records - l.records} records after the last committed state dropped; the next run reads them again`);
+            t.file.truncateTo(l.bytes, l.records);
+          }
+        }
+      }
+    }
+    for (const t of this.targets.values()) {
+      if (!t.swapped) t.file.close();
+      if (t.mode === 'overwrite' && !t.swapped && existsSync(t.partial!)) unlinkSync(t.partial!);
+    }
+    this.writeManifest();
+    return { stateFile: this.opts.stateFile, stateCommitted, output: this.opts.dir };
+  }
+
+  private writeManifest(): void {
+    const streams = Object.entries(this.files)
+      .map(([file, e]) => ({
+        name: e.stream.name,
+        ...(e.stream.namespace ? { namespace: e.stream.namespace } : {}),
+        file,
+        sync_mode: (e as unknown as Record<string, unknown>)['sync_mode'] ?? (e.mode === 'overwrite' ? 'full_refresh' : 'incremental'),
+        destination_sync_mode: (e as unknown as Record<string, unknown>)['destination_sync_mode'] ?? e.mode,
+        records: e.records,
+        bytes: e.bytes,
+      }))
+      .sort((a, b) => a.file.localeCompare(b.file));
+    const manifest = {
+      generated_by: 'connector-host',
+      updated_at: new Date().toISOString(),
+      state_file: relative(this.opts.dir, this.opts.stateFile) || this.opts.stateFile,
+      streams,
+    };
+    writeFileAtomic(join(this.opts.dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { fsync: false });
+  }
+}

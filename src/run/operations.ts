@@ -1,0 +1,218 @@
+// The library API: spec, check, discover and read, with the same validation,
+// state and process handling as the CLI (which is a thin layer over these).
+
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import { silentLogger } from '../log/logger.js';
+import { resolveConnector, type ConnectorRef } from '../connector/resolve.js';
+import { RunFiles } from '../connector/process.js';
+import { loadConfig, parseJsonFile, writeBackConfig, type LoadedConfig } from '../config/config.js';
+import { isPlainObject, stringifyLossless, toPlain, type LosslessValue } from '../json/lossless.js';
+import { Masker, collectSecrets } from '../secrets/mask.js';
+import { ConfigError, UsageError, CheckFailedError } from '../errors.js';
+import { compileSchema, getValidator, formatAjvErrors } from '../protocol/schemas.js';
+import { runSimpleCommand, type Message } from './simple-command.js';
+import { configureCatalog, configuredStreams } from '../catalog/configure.js';
+import { StreamTable, type ConfiguredStreamLike } from './streams.js';
+import { ReadEngine, type ReadOutcome, type ValidateMode } from './read-engine.js';
+import type { ReadSink } from './sink.js';
+import { DirSink } from '../output/dir-sink.js';
+import { StdoutSink } from '../output/stdout-sink.js';
+import { acquireLock } from '../state/lock.js';
+import { readStateFile, emptyState, stateForConnector, type StoredState } from '../state/state.js';
+
+export type ConnectorInput = string | readonly string[] | ConnectorRef;
+
+export interface CommonOptions {
+  logger?: Logger | undefined;
+  /** Time limit for spec, check and discover (ms). Default 5 minutes. */
+  timeoutMs?: number | undefined;
+  /** Between SIGTERM and SIGKILL when stopping a connector (ms). Default 10 s. */
+  killGraceMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  maxLineBytes?: number | undefined;
+}
+
+export interface ConfigInput {
+  /** A config file (CONTROL messages are written back into it). */
+  configFile?: string | undefined;
+  /** Or the config itself. */
+  config?: Record<string, unknown> | undefined;
+}
+
+export const DEFAULTS = {
+  timeoutMs: 5 * 60_000,
+  killGraceMs: 10_000,
+  heartbeatMs: 3 * 60 * 60_000,
+  maxLineBytes: 64 * 1024 * 1024,
+  commitIntervalMs: 1000,
+  validate: 'off' as ValidateMode,
+};
+
+async function toRef(c: ConnectorInput): Promise<ConnectorRef> {
+  if (typeof c === 'object' && !Array.isArray(c) && 'command' in (c as object)) return c as ConnectorRef;
+  return resolveConnector(c as string | readonly string[]);
+}
+
+function simpleOpts(o: CommonOptions, masker?: Masker) {
+  return { logger: o.logger ?? silentLogger(), masker, timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs, killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes, signal: o.signal };
+}
+
+/** The connector's SPEC message. */
+export async function spec(connector: ConnectorInput, o: CommonOptions = {}): Promise<Message> {
+  return runSimpleCommand(await toRef(connector), 'spec', [], simpleOpts(o));
+}
+
+interface Session {
+  ref: ConnectorRef;
+  spec: Message;
+  config: LoadedConfig;
+  masker: Masker;
+  files: RunFiles;
+  configPath: string;
+}
+
+function loadConfigInput(c: ConfigInput): LoadedConfig {
+  if (c.configFile !== undefined) return loadConfig(c.configFile);
+  return { value: (c.config ?? {}) as Record<string, LosslessValue>, file: undefined };
+}
+
+/** Validate a config against the connector's spec: every error with its JSON pointer, never a value. */
+export function validateConfig(specMsg: Message, config: LoadedConfig): void {
+  const cs = isPlainObject(specMsg['spec']) ? specMsg['spec']['connectionSpecification'] : undefined;
+  if (!isPlainObject(cs)) return;
+  const validate = compileSchema(toPlain(cs) as object);
+  if (validate(toPlain(config.value))) return;
+  const lines = formatAjvErrors(validate.errors);
+  throw new ConfigError(`the config${config.file ? ` ${config.file}` : ''} does not match the connector's spec:\n  ${lines.join('\n  ')}`, { file: config.file });
+}
+
+async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonOptions): Promise<Session> {
+  const ref = await toRef(connector);
+  const config = loadConfigInput(c);
+  const specMsg = await runSimpleCommand(ref, 'spec', [], simpleOpts(o));
+  const cs = isPlainObject(specMsg['spec']) ? specMsg['spec']['connectionSpecification'] : undefined;
+  const masker = new Masker(collectSecrets(toPlain(config.value), toPlain(cs ?? {})));
+  validateConfig(specMsg, config);
+  const files = new RunFiles();
+  const configPath = files.write('config.json', stringifyLossless(config.value));
+  return { ref, spec: specMsg, config, masker, files, configPath };
+}
+
+export interface CheckResult {
+  message: Message;
+  status: 'SUCCEEDED' | 'FAILED';
+  text: string | undefined;
+}
+
+/** Validate the config against the spec, then run check. Throws CheckFailedError on FAILED unless `noThrow`. */
+export async function check(connector: ConnectorInput, c: ConfigInput & CommonOptions & { noThrow?: boolean }): Promise<CheckResult> {
+  const s = await openSession(connector, c, c);
+  try {
+    const msg = await runSimpleCommand(s.ref, 'check', ['--config', s.configPath], simpleOpts(c, s.masker));
+    const cs = msg['connectionStatus'] as Record<string, LosslessValue>;
+    const status = cs['status'] as 'SUCCEEDED' | 'FAILED';
+    const text = typeof cs['message'] === 'string' ? s.masker.mask(cs['message']) : undefined;
+    if (typeof cs['message'] === 'string') cs['message'] = text!;
+    if (status === 'FAILED' && !c.noThrow) throw new CheckFailedError(`check failed: ${text ?? 'no reason given'}`, { message: msg });
+    return { message: msg, status, text };
+  } finally {
+    s.files.cleanup();
+  }
+}
+
+/** The connector's CATALOG message (config validated against the spec first). */
+export async function discover(connector: ConnectorInput, c: ConfigInput & CommonOptions): Promise<Message> {
+  const s = await openSession(connector, c, c);
+  try {
+    return await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], simpleOpts(c, s.masker));
+  } finally {
+    s.files.cleanup();
+  }
+}
+
+export interface ReadOptions extends ConfigInput, CommonOptions {
+  /** A configured catalog file, or the catalog itself; without one, discover and select. */
+  catalogFile?: string | undefined;
+  catalog?: { streams: ConfiguredStreamLike[] } | undefined;
+  /** Streams to select (`name` or `namespace.name`) when discovering. */
+  streams?: string[] | undefined;
+  /** The state file: read at start, committed during the run. Default with `out`: out/state.json. */
+  stateFile?: string | undefined;
+  /** The embedded output directory. Without it, records and states go to stdout (CLI). */
+  out?: string | undefined;
+  validate?: ValidateMode | undefined;
+  heartbeatMs?: number | undefined;
+  commitIntervalMs?: number | undefined;
+  /** Called after each CONTROL write-back with the changed field names. */
+  onConfigUpdate?: ((fields: string[]) => void) | undefined;
+}
+
+export interface ReadResult extends ReadOutcome {
+  stateFile: string | undefined;
+}
+
+async function resolveCatalog(s: Session, o: ReadOptions): Promise<ConfiguredStreamLike[]> {
+  if ((o.catalogFile || o.catalog) && o.streams) throw new UsageError('give either a catalog or --streams, not both');
+  if (o.catalogFile || o.catalog) {
+    const cat = o.catalog ?? (toPlain(parseJsonFile(o.catalogFile!, 'catalog')) as object);
+    const v = getValidator('ConfiguredAirbyteCatalog');
+    if (!v(cat)) throw new ConfigError(`the catalog ${o.catalogFile ?? ''} is not a valid configured catalog:\n  ${formatAjvErrors(v.errors).join('\n  ')}`, { file: o.catalogFile }, 'CATALOG_INVALID');
+    return configuredStreams(cat, o.catalogFile ?? 'given');
+  }
+  const msg = await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], simpleOpts(o, s.masker));
+  return configureCatalog(toPlain(msg['catalog']!), o.streams).streams;
+}
+
+/**
+ * Prepare a read: spec, config validation, catalog, state and lock. The caller
+ * provides the sink (or gets the --out directory / stdout one) and runs it.
+ */
+export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSink?: (ctx: { stored: StoredState; streams: StreamTable; stateFile: string | undefined; masker: Masker }) => ReadSink): Promise<ReadResult> {
+  const logger = o.logger ?? silentLogger();
+  const s = await openSession(connector, o, o);
+  let lock: { release(): void } | undefined;
+  try {
+    const configured = await resolveCatalog(s, o);
+    if (configured.length === 0) throw new UsageError('the catalog selects no streams; nothing to read');
+    const streams = new StreamTable(configured);
+    const stateFile = o.stateFile ?? (o.out ? join(o.out, 'state.json') : undefined);
+    if (stateFile) lock = acquireLock(stateFile, (info) => logger.warn(`taking over a stale lock left by pid ${info.pid} (started ${info.started_at})`));
+    const stored = (stateFile ? readStateFile(stateFile) : undefined) ?? emptyState();
+    const commitIntervalMs = o.commitIntervalMs ?? DEFAULTS.commitIntervalMs;
+    const sink = makeSink
+      ? makeSink({ stored, streams, stateFile, masker: s.masker })
+      : o.out
+        ? new DirSink({ dir: o.out, stateFile: stateFile!, stored, streams: streams.list, logger, commitIntervalMs })
+        : new StdoutSink({ stateFile, stored, commitIntervalMs });
+    const args = ['read', '--config', s.configPath, '--catalog', s.files.write('catalog.json', JSON.stringify({ streams: configured }))];
+    const stateText = stateForConnector(stored);
+    if (stateText !== undefined) args.push('--state', s.files.write('state.json', stateText));
+    const engine = new ReadEngine({
+      ref: s.ref,
+      args,
+      streams,
+      sink,
+      logger,
+      masker: s.masker,
+      maxLineBytes: o.maxLineBytes ?? DEFAULTS.maxLineBytes,
+      validate: o.validate ?? DEFAULTS.validate,
+      heartbeatMs: o.heartbeatMs ?? DEFAULTS.heartbeatMs,
+      killGraceMs: o.killGraceMs ?? DEFAULTS.killGraceMs,
+      signal: o.signal,
+      onControl: (cfg) => {
+        const fields = writeBackConfig(s.config, cfg);
+        if (fields.length) {
+          s.masker.add(collectSecrets(toPlain(s.config.value), toPlain((s.spec['spec'] as Record<string, LosslessValue>)['connectionSpecification'] ?? {})));
+          logger.info({ fields }, `the connector updated its config${s.config.file ? ` in ${s.config.file}` : ''}: ${fields.join(', ')}`);
+          o.onConfigUpdate?.(fields);
+        }
+      },
+    });
+    const outcome = await engine.run();
+    return { ...outcome, stateFile };
+  } finally {
+    lock?.release();
+    s.files.cleanup();
+  }
+}

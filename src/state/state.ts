@@ -1,0 +1,197 @@
+// State: what the connector needs to resume. The host keeps it in its own file
+// (format in protocol/host-state-file.schema.json): the merged state messages,
+// plus the byte length of every output file at the moment of the commit.
+
+import { existsSync } from 'node:fs';
+import { StateError, ProtocolError } from '../errors.js';
+import { parseJsonFile } from '../config/config.js';
+import { isPlainObject, stringifyLossless, type LosslessValue } from '../json/lossless.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { HostError } from '../errors.js';
+
+export type StateKind = 'STREAM' | 'GLOBAL' | 'LEGACY';
+
+export interface FileEntry {
+  bytes: number;
+  records: number;
+  mode: 'append' | 'overwrite';
+  stream: { name: string; namespace?: string };
+}
+
+export interface StoredState {
+  kind: StateKind | null;
+  /** State messages (lossless), as a connector receives them. */
+  states: Record<string, LosslessValue>[];
+  files: Record<string, FileEntry>;
+  committed_at?: string | undefined;
+}
+
+export const HOST_STATE_MARKER = 'connector_host_state';
+
+export function emptyState(): StoredState {
+  return { kind: null, states: [], files: {} };
+}
+
+export function streamKey(name: string, namespace?: string | null): string {
+  return `${namespace ?? ''}\u0000${name}`;
+}
+
+export function displayStream(name: string, namespace?: string | null): string {
+  return namespace ? `${namespace}.${name}` : name;
+}
+
+/** "Empty" state never overwrites: {}, [], null. */
+export function isEmptyState(v: unknown): boolean {
+  if (v === null || v === undefined) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return isPlainObject(v) && Object.keys(v).length === 0;
+}
+
+export function kindOf(msg: Record<string, LosslessValue>): StateKind {
+  const t = msg['type'];
+  if (t === 'STREAM' || t === 'GLOBAL') return t;
+  return 'LEGACY';
+}
+
+function descriptorOf(msg: Record<string, LosslessValue>): { name: string; namespace?: string } | undefined {
+  const s = msg['stream'];
+  if (!isPlainObject(s)) return undefined;
+  const d = s['stream_descriptor'];
+  if (!isPlainObject(d) || typeof d['name'] !== 'string') return undefined;
+  return typeof d['namespace'] === 'string' ? { name: d['name'], namespace: d['namespace'] } : { name: d['name'] };
+}
+
+/** Normalise whatever a user's --state file holds into the host's shape. */
+export function readStateFile(file: string): StoredState | undefined {
+  if (!existsSync(file)) return undefined;
+  let v: LosslessValue;
+  try {
+    v = parseJsonFile(file, 'state');
+  } catch (e) {
+    if (e instanceof HostError) throw new StateError(e.message, { file }, 'STATE_INVALID');
+    throw e;
+  }
+  if (isEmptyState(v)) return emptyState();
+  if (isPlainObject(v) && v[HOST_STATE_MARKER] !== undefined) {
+    const states = Array.isArray(v['states']) ? (v['states'].filter(isPlainObject) as Record<string, LosslessValue>[]) : [];
+    const files: Record<string, FileEntry> = {};
+    if (isPlainObject(v['files'])) {
+      for (const [k, e] of Object.entries(v['files'])) {
+        if (!isPlainObject(e)) continue;
+        files[k] = {
+          bytes: Number(e['bytes'] ?? 0),
+          records: Number(e['records'] ?? 0),
+          mode: e['mode'] === 'overwrite' ? 'overwrite' : 'append',
+          stream: isPlainObject(e['stream']) ? (e['stream'] as unknown as FileEntry['stream']) : { name: k },
+        };
+      }
+    }
+    const kind = v['kind'] === 'STREAM' || v['kind'] === 'GLOBAL' || v['kind'] === 'LEGACY' ? v['kind'] : states[0] ? kindOf(states[0]) : null;
+    return { kind, states, files, committed_at: typeof v['committed_at'] === 'string' ? v['committed_at'] : undefined };
+  }
+  if (Array.isArray(v)) {
+    // An Airbyte state array (what a connector receives with --state).
+    const states = v.filter(isPlainObject) as Record<string, LosslessValue>[];
+    if (states.length !== v.length) throw new StateError(`the state file ${file} holds an array whose items are not all state messages`, { file }, 'STATE_INVALID');
+    const kinds = new Set(states.map(kindOf));
+    if (kinds.size > 1) throw new StateError(`the state file ${file} mixes state kinds (${[...kinds].join(', ')})`, { file }, 'STATE_INVALID');
+    return { kind: states[0] ? kindOf(states[0]) : null, states, files: {} };
+  }
+  if (isPlainObject(v)) {
+    // A bare blob: LEGACY state (Airbyte) or a Singer state.
+    return { kind: 'LEGACY', states: [{ type: 'LEGACY', data: v }], files: {} };
+  }
+  throw new StateError(`the state file ${file} holds neither a state object nor an array of state messages`, { file }, 'STATE_INVALID');
+}
+
+/** The text to pass as the connector's --state, or undefined when there is none. */
+export function stateForConnector(s: StoredState): string | undefined {
+  if (s.states.length === 0) return undefined;
+  if (s.kind === 'LEGACY') {
+    const data = s.states[s.states.length - 1]!['data'];
+    return isEmptyState(data) ? undefined : stringifyLossless(data);
+  }
+  return stringifyLossless(s.states);
+}
+
+export function serialiseState(s: StoredState, committedAt: string): string {
+  return (
+    stringifyLossless(
+      { [HOST_STATE_MARKER]: 1, kind: s.kind, states: s.states, files: s.files, committed_at: committedAt },
+      2,
+    ) + '\n'
+  );
+}
+
+export function writeStateFile(file: string, s: StoredState): string {
+  const at = new Date().toISOString();
+  try {
+    writeFileAtomic(file, serialiseState(s, at), { mode: 0o600 });
+  } catch (e) {
+    throw new StateError(`cannot write the state file ${file}: ${(e as Error).message}`, { file });
+  }
+  return at;
+}
+
+/**
+ * Merges incoming STATE messages into what is stored: STREAM per stream
+ * (a null stream_state removes the entry), GLOBAL and LEGACY replace.
+ */
+export class StateMerger {
+  private kind: StateKind | null;
+  private readonly perStream = new Map<string, Record<string, LosslessValue>>();
+  private whole: Record<string, LosslessValue>[] = [];
+  private runKind: StateKind | null = null;
+  private count = 0;
+
+  constructor(initial: StoredState) {
+    this.kind = initial.kind;
+    if (initial.kind === 'STREAM') {
+      for (const m of initial.states) {
+        const d = descriptorOf(m);
+        if (d) this.perStream.set(streamKey(d.name, d.namespace), m);
+      }
+    } else {
+      this.whole = [...initial.states];
+    }
+  }
+
+  /** Number of state messages applied in this run. */
+  get applied(): number {
+    return this.count;
+  }
+
+  /** Returns false when the message is empty and was ignored. */
+  apply(msg: Record<string, LosslessValue>): boolean {
+    const kind = kindOf(msg);
+    if (kind === 'LEGACY' && isEmptyState(msg['data'])) return false;
+    if (kind === 'GLOBAL' && isEmptyState(msg['global'])) return false;
+    if (kind === 'STREAM' && !descriptorOf(msg)) throw new ProtocolError('a STREAM state has no stream.stream_descriptor.name');
+    if (this.runKind && this.runKind !== kind) {
+      throw new ProtocolError(`the connector mixed state kinds in one run: ${this.runKind} then ${kind}`);
+    }
+    this.runKind = kind;
+    this.count++;
+    if (kind !== this.kind) {
+      // A connector that moved to another kind of state starts afresh.
+      this.perStream.clear();
+      this.whole = [];
+      this.kind = kind;
+    }
+    if (kind === 'STREAM') {
+      const d = descriptorOf(msg)!;
+      const st = (msg['stream'] as Record<string, LosslessValue>)['stream_state'];
+      const key = streamKey(d.name, d.namespace);
+      if (st === null || st === undefined) this.perStream.delete(key);
+      else this.perStream.set(key, msg);
+    } else {
+      this.whole = [msg];
+    }
+    return true;
+  }
+
+  snapshot(): { kind: StateKind | null; states: Record<string, LosslessValue>[] } {
+    if (this.kind === 'STREAM') return { kind: this.kind, states: [...this.perStream.values()] };
+    return { kind: this.kind, states: [...this.whole] };
+  }
+}
