@@ -2,7 +2,10 @@
 // terminal, pino-pretty when it is.
 
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+
+// pino-pretty is only needed on a terminal: load it then (saves start-up time in pipes and cron).
+const require = createRequire(import.meta.url);
 
 export type { Logger };
 
@@ -20,6 +23,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const fd = opts.fd ?? 2;
   const usePretty = opts.pretty ?? Boolean(process.stderr.isTTY);
   if (usePretty) {
+    const pretty = require('pino-pretty') as typeof import('pino-pretty');
     const stream = pretty({ destination: fd, sync: true, colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' });
     return pino({ level, base: undefined }, stream);
   }

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Run one command; print a JSON line with its wall time and peak RSS.
+
+    python3 bench/measure.py [--stdout FILE] [--stderr FILE] -- CMD [ARGS...]
+
+Peak RSS (maxrss_kb) is the kernel's ru_maxrss from wait4() on the command. Linux reports
+the max of the process's own peak RSS and the peaks of the descendants IT waited for
+(signal->cmaxrss is a max, not a sum). For `node bin/host.js read -- sh replay-source.sh`
+that is max(host, replay children) = the host's, because the replay connector is `sh` that
+`exec`s `cat` (~1-2 MB; a Node replay connector, ~45 MB, could mask a smaller host).
+
+The command is started through GNU time (/usr/bin/time -f %M) when present: ru_maxrss also
+counts the RSS of the image before exec(), and a forked Python is ~13 MB, which would be a
+floor under small processes like `cat`; GNU time's is ~1.5 MB. Without GNU time the floor
+applies (flagged in the output as rss_floor_kb).
+
+Cross-check (vmhwm_kb): VmHWM sampled from /proc/PID/status every 20 ms while the command
+runs: the process's own high-water mark, descendants excluded; can miss the last 20 ms.
+Wall time (wall_s): perf_counter around start .. reap, so it includes process start-up.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+GNU_TIME = "/usr/bin/time"
+
+
+def vmhwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def child_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = f.read().split()
+            return int(kids[0]) if kids else None
+    except OSError:
+        return None
+
+
+def has_gnu_time():
+    try:
+        r = subprocess.run([GNU_TIME, "-f", "%M", "true"], capture_output=True, text=True)
+        return r.returncode == 0 and r.stderr.strip().isdigit()
+    except OSError:
+        return False
+
+
+def main():
+    args = sys.argv[1:]
+    out = err = None
+    while args and args[0] != "--":
+        if args[0] == "--stdout":
+            out, args = args[1], args[2:]
+        elif args[0] == "--stderr":
+            err, args = args[1], args[2:]
+        else:
+            sys.exit(f"measure.py: unknown option {args[0]}")
+    cmd = args[1:]
+    use_time = has_gnu_time()
+    tfile = None
+    if use_time:
+        fd, tfile = tempfile.mkstemp(prefix="measure-", suffix=".txt")
+        os.close(fd)
+        cmd = [GNU_TIME, "-f", "%M %x", "-o", tfile, "--"] + cmd
+    fo = open(out, "wb") if out else subprocess.DEVNULL
+    fe = open(err, "wb") if err else None
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
+    hwm = [None]
+    done = threading.Event()
+
+    def sample():
+        target = None
+        while not done.is_set():
+            if target is None:
+                target = child_of(p.pid) if use_time else p.pid
+            if target is not None:
+                h = vmhwm(target)
+                if h is not None and not done.is_set():
+                    hwm[0] = h
+            done.wait(0.02)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    _, status, ru = os.wait4(p.pid, 0)
+    t1 = time.perf_counter()
+    done.set()
+    th.join()
+    if fe:
+        fe.close()
+    if out:
+        fo.close()
+    code = os.waitstatus_to_exitcode(status)
+    maxrss = ru.ru_maxrss
+    floor = None
+    if use_time:
+        # GNU time writes "Command exited with non-zero status N" first on failure
+        last = open(tfile).read().strip().splitlines()[-1].split()
+        os.unlink(tfile)
+        maxrss, code = int(last[0]), int(last[1])
+    else:
+        floor = 13000
+    print(json.dumps({
+        "wall_s": t1 - t0,
+        "exit": code,
+        "maxrss_kb": maxrss,
+        "vmhwm_kb": hwm[0],
+        "user_s": ru.ru_utime,
+        "sys_s": ru.ru_stime,
+        "rss_floor_kb": floor,
+    }))
+
+
+if __name__ == "__main__":
+    main()
