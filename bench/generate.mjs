@@ -137,7 +137,7 @@ export async function generate(records, variant = 'plain', { seed = 1, force = f
   renameSync(tmp, path);
   const meta = { version: GEN_VERSION, path, records, variant, seed, orders, customers, lastOrderId, states, bytes, lines: records + states };
   writeFileSync(`${path}.meta.json`, JSON.stringify(meta, null, 2) + '\n');
-  log(`  ${(bytes / 1e6).toFixed(1)} MB, ${(bytes / (records + states)).toFixed(0)} bytes/line, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(`  ${(bytes / 1e6).toFixed(1)} MB, ${(bytes / Math.max(1, records + states)).toFixed(0)} bytes/line, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return meta;
 }
 

@@ -74,10 +74,16 @@ export function itemsCatalog(dir: string, extra: Record<string, unknown>[] = [])
   });
 }
 
+/** True when the process exists and is not a zombie (a killed orphan may wait to be reaped by init). */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

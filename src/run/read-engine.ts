@@ -136,8 +136,14 @@ export class ReadEngine {
       return;
     }
     if (r === MALFORMED) {
-      // well-formed JSON that is not an object is still not a message
-      this.warn(lineNo, 'not a JSON protocol message', buf, s, e);
+      // rare (noise): tell JSON that is not an object apart from text that is not JSON
+      let isJson = true;
+      try {
+        JSON.parse(buf.toString('utf8', s, e));
+      } catch {
+        isJson = false;
+      }
+      this.warn(lineNo, isJson ? 'not a JSON protocol message' : 'not JSON', buf, s, e);
       return;
     }
     let msg: LosslessValue;
