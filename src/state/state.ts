@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { StateError, ProtocolError } from '../errors.js';
 import { parseJsonFile } from '../config/config.js';
-import { isPlainObject, stringifyLossless, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, stringifyLossless, toPlain, type LosslessValue } from '../json/lossless.js';
+import { getValidator, formatAjvErrors } from '../protocol/schemas.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { HostError } from '../errors.js';
 
@@ -16,6 +17,8 @@ export interface FileEntry {
   records: number;
   mode: 'append' | 'overwrite';
   stream: { name: string; namespace?: string };
+  sync_mode?: string;
+  destination_sync_mode?: string;
 }
 
 export interface StoredState {
@@ -73,6 +76,12 @@ export function readStateFile(file: string): StoredState | undefined {
   }
   if (isEmptyState(v)) return emptyState();
   if (isPlainObject(v) && v[HOST_STATE_MARKER] !== undefined) {
+    // our own format: checked against protocol/host-state-file.schema.json, which also keeps
+    // file paths inside the output directory (a tampered file must not make us truncate elsewhere)
+    const validate = getValidator('HostStateFile');
+    if (!validate(toPlain(v))) {
+      throw new StateError(`the state file ${file} is damaged:\n  ${formatAjvErrors(validate.errors, { maxErrors: 5 }).join('\n  ')}`, { file }, 'STATE_INVALID');
+    }
     const states = Array.isArray(v['states']) ? (v['states'].filter(isPlainObject) as Record<string, LosslessValue>[]) : [];
     const files: Record<string, FileEntry> = {};
     if (isPlainObject(v['files'])) {

@@ -127,4 +127,27 @@ describe('state file', () => {
     expect(streamState(state, 'a')).toEqual({ cursor: 3 });
     expect(streamState(state, 'b')).toEqual({ cursor: 3 });
   });
+
+  it('a damaged or tampered state file is refused with a clear error, and nothing is touched', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const cfg = writeJson(dir, 'config.json', {});
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(out);
+    writeFileSync(join(dir, 'victim.jsonl'), 'keep me\n');
+    writeFileSync(
+      join(out, 'state.json'),
+      JSON.stringify({ connector_host_state: 1, kind: null, states: [], files: { '../victim.jsonl': { bytes: 0, records: 0, mode: 'append', stream: { name: 'x' } } }, committed_at: '2026-01-01T00:00:00Z' }),
+    );
+    const r = await host(['read', '--config', cfg, '--out', out, '--', process.execPath, bad('slow'), '--records', '1']);
+    expect(r.exitCode).toBe(6);
+    expect(r.stderr).toContain('is damaged');
+    expect(r.stderr).toContain('/files: property name "../victim.jsonl" is invalid');
+    expect(readFileSync(join(dir, 'victim.jsonl'), 'utf8')).toBe('keep me\n');
+
+    writeFileSync(join(out, 'state.json'), '{"connector_host_state": 1,\n  "kind": STREAM}');
+    const r2 = await host(['read', '--config', cfg, '--out', out, '--', process.execPath, bad('slow'), '--records', '1']);
+    expect(r2.exitCode).toBe(6);
+    expect(r2.stderr).toMatch(/state file .* is not valid JSON: .* at line 2, column 11/);
+  });
 });
