@@ -14,7 +14,8 @@ export function formatSummary(r: ReadResult): string {
   const width = Math.max(6, ...r.streams.map((s) => s.display.length));
   for (const s of r.streams) {
     const mode = `${s.configured.sync_mode}/${s.configured.destination_sync_mode}`;
-    lines.push(`  ${s.display.padEnd(width)}  ${String(s.records).padStart(9)} records  ${mode}${s.status ? `  ${s.status.toLowerCase()}` : ''}`);
+    const est = s.estimate?.rows !== undefined ? ` of ~${s.estimate.rows} estimated` : '';
+    lines.push(`  ${s.display.padEnd(width)}  ${String(s.records).padStart(9)} records${est}  ${mode}${s.status ? `  ${s.status.toLowerCase()}` : ''}`);
   }
   const secs = (r.durationMs / 1000).toFixed(2);
   lines.push(`${r.ok ? 'read' : 'read FAILED after'} ${r.records} records in ${secs} s (${rate(r.records, r.durationMs)})${r.warnings ? `; ${r.warnings} stdout lines ignored` : ''}`);

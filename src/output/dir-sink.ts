@@ -70,9 +70,9 @@ export class DirSink implements ReadSink {
     this.opts = opts;
     this.merger = new StateMerger(opts.stored);
     this.files = { ...opts.stored.files };
+    const paths = assignPaths(opts.streams); // refuse colliding names before touching anything
     mkdirSync(opts.dir, { recursive: true });
     this.recover();
-    const paths = assignPaths(opts.streams);
     for (const s of opts.streams) {
       const rel = paths.get(s)!;
       const abs = join(opts.dir, rel);

@@ -25,6 +25,9 @@ describe('misbehaving connectors', () => {
     expect(logs).toMatch(/not a JSON protocol message, ignored: "\[1,2,3\]"/);
     expect(logs).toMatch(/not JSON, ignored: "\{\\"type\\":\\"RECORD\\"/); // the truncated record
     expect(r.stderr).toMatch(/6 stdout lines ignored/);
+    // the LOG message on the first line (behind a BOM) is logged, tagged with the connector
+    const log = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.source === 'LOG');
+    expect(log).toMatchObject({ connector: 'noise', level: 30 });
   });
 
   it('a line longer than --max-line-bytes fails the run naming the stream and line', async () => {
