@@ -6,7 +6,7 @@
 import type { Logger } from '../log/logger.js';
 import { pinoLevel } from '../log/logger.js';
 import { LineFramer } from '../io/line-framer.js';
-import { classifyLine, MALFORMED } from '../json/scan.js';
+import { classifyLine, lastRecord, RECORD, MALFORMED } from '../json/scan.js';
 import { parseLossless, stringifyLossless, toPlain, isPlainObject, type LosslessValue } from '../json/lossless.js';
 import type { Masker } from '../secrets/mask.js';
 import { spawnConnector, assertStarted, type ConnectorProcess } from '../connector/process.js';
@@ -131,8 +131,8 @@ export class ReadEngine {
   private onLine = (buf: Buffer, s: number, e: number, lineNo: number): void => {
     if (e === s) return;
     const r = classifyLine(buf, s, e);
-    if (typeof r === 'object') {
-      this.onRecord(r.stream, r.namespace, buf, r.dataStart, r.dataEnd, buf, s, e);
+    if (r === RECORD) {
+      this.onRecord(lastRecord.stream, lastRecord.namespace, buf, lastRecord.dataStart, lastRecord.dataEnd, buf, s, e);
       return;
     }
     if (r === MALFORMED) {

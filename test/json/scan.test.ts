@@ -2,14 +2,14 @@
 // hand back the exact bytes of `data`.
 
 import { describe, it, expect } from 'vitest';
-import { classifyLine, skipValue, NOT_RECORD, MALFORMED } from '../../dist/json/scan.js';
+import { classifyLine, lastRecord, skipValue, RECORD, NOT_RECORD, MALFORMED } from '../../dist/json/scan.js';
 
 const b = (s: string) => Buffer.from(s);
 function classify(s: string) {
   const buf = b(s);
   const r = classifyLine(buf, 0, buf.length);
-  if (typeof r !== 'object') return r;
-  return { stream: r.stream, namespace: r.namespace, data: buf.toString('utf8', r.dataStart, r.dataEnd) };
+  if (r !== RECORD) return r;
+  return { stream: lastRecord.stream, namespace: lastRecord.namespace, data: buf.toString('utf8', lastRecord.dataStart, lastRecord.dataEnd) };
 }
 
 describe('classifyLine', () => {
