@@ -46,7 +46,12 @@ export async function main(argv: string[]): Promise<number> {
   let logger: Logger | undefined;
   const controller = new AbortController();
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
-    if (controller.signal.aborted) return;
+    if (controller.signal.aborted) {
+      // a second Ctrl-C: stop now. The exit hook SIGKILLs the connectors' process groups; the
+      // last commit is intact (atomic) and the next run truncates anything written after it.
+      process.stderr.write(`host: ${sig} again: stopping at once\n`);
+      process.exit(sig === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED);
+    }
     controller.abort(sig);
   };
   const sigint = () => onSignal('SIGINT');
@@ -129,12 +134,8 @@ export async function main(argv: string[]): Promise<number> {
           heartbeatMs: a['heartbeat-timeout'] * 1000,
           commitIntervalMs: a['commit-interval'] * 1000,
         });
-        const closedQuietly = r.sink.output === 'stdout' && !r.error && r.ok;
-        if (r.error) {
-          process.stderr.write(formatSummary(r));
-          throw r.error;
-        }
-        if (closedQuietly || r.ok) process.stderr.write(formatSummary(r));
+        process.stderr.write(formatSummary(r));
+        if (r.error) throw r.error;
       },
     )
     .demandCommand(1, 'name a command: spec, check, discover or read')

@@ -9,7 +9,7 @@ import { RunFiles } from '../connector/process.js';
 import { loadConfig, parseJsonFile, writeBackConfig, type LoadedConfig } from '../config/config.js';
 import { isPlainObject, stringifyLossless, toPlain, type LosslessValue } from '../json/lossless.js';
 import { Masker, collectSecrets } from '../secrets/mask.js';
-import { ConfigError, UsageError, CheckFailedError } from '../errors.js';
+import { ConfigError, UsageError, CheckFailedError, ProtocolError } from '../errors.js';
 import { compileSchema, getValidator, formatAjvErrors } from '../protocol/schemas.js';
 import { runSimpleCommand, type Message } from './simple-command.js';
 import { configureCatalog, configuredStreams } from '../catalog/configure.js';
@@ -81,7 +81,12 @@ function loadConfigInput(c: ConfigInput): LoadedConfig {
 export function validateConfig(specMsg: Message, config: LoadedConfig): void {
   const cs = isPlainObject(specMsg['spec']) ? specMsg['spec']['connectionSpecification'] : undefined;
   if (!isPlainObject(cs)) return;
-  const validate = compileSchema(toPlain(cs) as object);
+  let validate: ReturnType<typeof compileSchema>;
+  try {
+    validate = compileSchema(toPlain(cs) as object);
+  } catch (e) {
+    throw new ProtocolError(`the connector's spec is not a valid JSON Schema (connectionSpecification): ${(e as Error).message}`);
+  }
   if (validate(toPlain(config.value))) return;
   const lines = formatAjvErrors(validate.errors);
   throw new ConfigError(`the config${config.file ? ` ${config.file}` : ''} does not match the connector's spec:\n  ${lines.join('\n  ')}`, { file: config.file });

@@ -74,7 +74,8 @@ export async function runSimpleCommand(ref: ConnectorRef, command: keyof typeof 
     failure ??= new InterruptedError(o.signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
     void proc.stop();
   };
-  o.signal?.addEventListener('abort', onAbort, { once: true });
+  if (o.signal?.aborted) onAbort();
+  else o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for await (const chunk of proc.stdout) framer.push(chunk as Buffer);
     framer.end();
