@@ -9,6 +9,9 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import type { AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -167,6 +170,33 @@ const addFormats: FormatsPlugin =
   ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
     (addFormatsModule as unknown as FormatsPlugin));
 
+// Validators compiled at build time (scripts/build-validators.mjs), used only when they were
+// built from exactly the schema files present now; otherwise ajv compiles at run time.
+let precompiled: Record<string, unknown> | null | undefined;
+
+function loadPrecompiled(): Record<string, unknown> | null {
+  if (precompiled !== undefined) return precompiled;
+  precompiled = null;
+  try {
+    const mod = createRequire(import.meta.url)('./validators.generated.cjs') as Record<string, unknown>;
+    const dir = fileURLToPath(PROTOCOL_DIR);
+    const hash = createHash('sha256');
+    for (const name of readdirSync(dir).sort()) {
+      if (!name.endsWith('.schema.json')) continue;
+      hash.update(name).update('\0').update(readFileSync(join(dir, name), 'utf8')).update('\0');
+    }
+    if (mod['PROTOCOL_HASH'] === hash.digest('hex')) precompiled = mod;
+  } catch {
+    // not built (e.g. running from src/ in tests): compile at run time
+  }
+  return precompiled;
+}
+
+/** True when the validators come from the build-time module (for tests and diagnostics). */
+export function validatorsPrecompiled(): boolean {
+  return loadPrecompiled() !== null;
+}
+
 let protocolAjv: Ajv | undefined;
 const validators = new Map<SchemaName, ValidateFunction>();
 
@@ -188,6 +218,11 @@ function getProtocolAjv(): Ajv {
 export function getValidator<N extends SchemaName>(name: N): ValidateFunction<SchemaTypeMap[N]> {
   const cached = validators.get(name);
   if (cached) return cached as ValidateFunction<SchemaTypeMap[N]>;
+  const pre = loadPrecompiled()?.[name];
+  if (typeof pre === 'function') {
+    validators.set(name, pre as ValidateFunction);
+    return pre as ValidateFunction<SchemaTypeMap[N]>;
+  }
   const ref = loadProtocolSchemas().definitions[name];
   if (ref === undefined) throw new Error(`unknown protocol schema definition: ${name}`);
   const validate = getProtocolAjv().getSchema(PROTOCOL_BASE_URI + ref);
