@@ -67,11 +67,17 @@ function skipLiteral(b: Uint8Array, i: number, end: number): number {
 // nesting neither overflows the call stack nor allocates per call.
 let stack = new Uint8Array(256);
 
+// The last key skipKey passed over, without its quotes: b[keyStart, keyEnd).
+let keyStart = 0;
+let keyEnd = 0;
+
 /** Skip a `"key" :` pair head at i (after whitespace). Returns the index of the value, or -1. */
 function skipKey(b: Uint8Array, i: number, end: number): number {
   if (b[i] !== QUOTE) return -1;
+  keyStart = i + 1;
   i = skipString(b, i, end);
   if (i < 0) return -1;
+  keyEnd = i - 1;
   i = skipWs(b, i, end);
   if (b[i] !== 0x3a) return -1;
   return skipWs(b, i + 1, end);
@@ -204,14 +210,10 @@ export function classifyLine(b: Uint8Array, start: number, end: number): Classif
   let dataEnd = -1;
   if (b[i] === 0x7d) return skipWs(b, i + 1, end) === end ? NOT_RECORD : MALFORMED;
   for (;;) {
-    if (b[i] !== QUOTE) return MALFORMED;
-    const ks = i + 1;
-    i = skipString(b, i, end);
+    i = skipKey(b, i, end);
     if (i < 0) return MALFORMED;
-    const ke = i - 1;
-    i = skipWs(b, i, end);
-    if (b[i] !== 0x3a) return MALFORMED;
-    i = skipWs(b, i + 1, end);
+    const ks = keyStart;
+    const ke = keyEnd;
     const vs = i;
     if (isKey(b, ks, ke, 'record') && b[i] === 0x7b) {
       // walk the payload in this same pass: stream, namespace, data
@@ -222,14 +224,10 @@ export function classifyLine(b: Uint8Array, start: number, end: number): Classif
         i++;
       } else {
         for (;;) {
-          if (b[i] !== QUOTE) return MALFORMED;
-          const fs = i + 1;
-          i = skipString(b, i, end);
+          i = skipKey(b, i, end);
           if (i < 0) return MALFORMED;
-          const fe = i - 1;
-          i = skipWs(b, i, end);
-          if (b[i] !== 0x3a) return MALFORMED;
-          i = skipWs(b, i + 1, end);
+          const fs = keyStart;
+          const fe = keyEnd;
           const v = i;
           i = skipValue(b, i, end);
           if (i < 0) return MALFORMED;
