@@ -64,6 +64,10 @@ export class DirSink implements ReadSink {
   private committed: { states: ReturnType<StateMerger['snapshot']>; lengths: Lengths };
   private lastCommitAt = 0;
   private commits = 0;
+  // A commit whose data fsync runs in the background while reading goes on; its state is
+  // published (written) only when the fsync is done.
+  private inflight: Promise<void> | undefined;
+  private asyncError: unknown;
   readonly closed = false;
 
   constructor(opts: DirSinkOptions) {
@@ -146,21 +150,48 @@ export class DirSink implements ReadSink {
     if (!this.merger.apply(msg)) return;
     this.pending = { states: this.merger.snapshot(), lengths: this.lengthsNow() };
     const now = Date.now();
-    if (now - this.lastCommitAt >= this.opts.commitIntervalMs) this.commitPending();
+    if (!this.inflight && now - this.lastCommitAt >= this.opts.commitIntervalMs) this.commitInBackground();
   }
 
-  private commitPending(): void {
-    if (!this.pending) return;
-    this.committed = this.pending;
+  /**
+   * Write the buffered data now, fsync it on the thread pool, and publish the state when the
+   * fsync is done. Reading goes on meanwhile, so a STATE every 1,000 records costs little.
+   */
+  private commitInBackground(): void {
+    const c = this.pending!;
     this.pending = undefined;
-    this.writeState(this.committed);
+    this.lastCommitAt = Date.now();
+    const files = [...this.targets.values()].filter((t) => t.mode === 'append').map((t) => t.file);
+    for (const f of files) f.flush();
+    this.inflight = Promise.all(files.map((f) => f.fsync()))
+      .then(() => this.publish(c))
+      .catch((e: unknown) => {
+        this.asyncError ??= e;
+      })
+      .finally(() => {
+        this.inflight = undefined;
+      });
+  }
+
+  private async commitPending(): Promise<void> {
+    await this.inflight;
+    if (!this.pending) return;
+    const c = this.pending;
+    this.pending = undefined;
+    this.writeState(c);
   }
 
   /** Make the data durable, then the state (with the file lengths it covers). */
   private writeState(c: { states: ReturnType<StateMerger['snapshot']>; lengths: Lengths }): void {
     for (const t of this.targets.values()) if (t.mode === 'append') t.file.sync();
+    this.publish(c);
+  }
+
+  /** Write the state file for a commit whose data is already durable. */
+  private publish(c: { states: ReturnType<StateMerger['snapshot']>; lengths: Lengths }): void {
     for (const [t, l] of c.lengths) this.files[t.rel] = { bytes: l.bytes, records: l.records, mode: 'append', stream: this.descriptor(t.stream), ...this.syncModes(t.stream) };
     writeStateFile(this.opts.stateFile, { kind: c.states.kind, states: c.states.states, files: this.files });
+    this.committed = c;
     this.lastCommitAt = Date.now();
     this.commits++;
   }
@@ -186,9 +217,13 @@ export class DirSink implements ReadSink {
     this.opts.logger.debug({ file: t.abs }, `full refresh of ${t.stream.display} complete: ${t.file.records} records`);
   }
 
-  drain(): void {}
+  drain(): void {
+    if (this.asyncError) throw this.asyncError;
+  }
 
-  finish(ok: boolean): SinkResult {
+  async finish(ok: boolean): Promise<SinkResult> {
+    await this.inflight;
+    if (this.asyncError) throw this.asyncError;
     let stateCommitted = this.commits > 1;
     if (ok) {
       for (const t of this.targets.values()) {
@@ -205,7 +240,7 @@ export class DirSink implements ReadSink {
     } else {
       // Failure: keep what the last state covers, drop what came after it.
       if (this.pending) {
-        this.commitPending();
+        await this.commitPending();
         stateCommitted = true;
       }
       for (const t of this.targets.values()) {

@@ -1,7 +1,7 @@
 // An append-only output file with its own write buffer: records are copied into
 // a 1 MiB buffer and written with one syscall when it fills (or at a commit).
 
-import { openSync, writeSync, fsyncSync, closeSync, fstatSync, ftruncateSync } from 'node:fs';
+import { openSync, writeSync, fsyncSync, closeSync, fstatSync, ftruncateSync, fsync as fsyncCb } from 'node:fs';
 import { StateError } from '../errors.js';
 
 const BUF_SIZE = 1 << 20;
@@ -75,6 +75,20 @@ export class StreamFile {
       throw new StateError(`cannot fsync the output file ${this.path}: ${(e as Error).message}`, { file: this.path }, 'OUTPUT_WRITE');
     }
     this.dirty = false;
+  }
+
+  /** fsync on the thread pool (call flush() first): what was written before the call is durable when it resolves. */
+  fsync(): Promise<void> {
+    if (!this.dirty) return Promise.resolve();
+    this.dirty = false; // writes from now on mark it dirty again
+    return new Promise((resolve, reject) => {
+      fsyncCb(this.fd, (e) => {
+        if (e) {
+          this.dirty = true;
+          reject(new StateError(`cannot fsync the output file ${this.path}: ${e.message}`, { file: this.path }, 'OUTPUT_WRITE'));
+        } else resolve();
+      });
+    });
   }
 
   /** Drop everything after `bytes` (records after the last committed state). */

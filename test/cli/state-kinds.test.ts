@@ -45,4 +45,18 @@ describe('state kinds', () => {
     // the STREAM state for `a` that came before the mix is committed; b is as before
     expect(after.states.find((m: any) => m.stream.stream_descriptor.name === 'b')).toEqual(before.find((m: any) => m.stream.stream_descriptor.name === 'b'));
   });
+
+  it('a STREAM state with stream_state null removes that stream\u2019s entry; the others are merged', async () => {
+    const dir = tmp();
+    expect((await run(dir, 'stream')).exitCode).toBe(0);
+    expect(readJson(join(dir, 'out', 'state.json')).states).toHaveLength(2);
+    const r = await run(dir, 'reset');
+    expect(r.exitCode).toBe(0);
+    const states = readJson(join(dir, 'out', 'state.json')).states;
+    expect(states.map((m: any) => [m.stream.stream_descriptor.name, m.stream.stream_state])).toEqual([['b', { cursor: 6 }]]);
+    // and the next run starts `a` from the beginning
+    const again = await run(dir, 'stream');
+    expect(JSON.parse(received(again.stderr)).map((m: any) => m.stream.stream_descriptor.name)).toEqual(['b']);
+    expect(jsonLines(join(dir, 'out', 'a.jsonl')).map((x) => x['id'])).toEqual([1, 2, 3, 4, 5, 6, 1, 2, 3]);
+  });
 });
