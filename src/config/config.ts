@@ -4,7 +4,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { parseLossless, stringifyLossless, isPlainObject, LosslessNumber, type LosslessValue, JsonSyntaxError } from '../json/lossless.js';
+import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue, JsonSyntaxError } from '../json/lossless.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
 export interface LoadedConfig {
@@ -106,4 +106,3 @@ export function writeBackConfig(loaded: LoadedConfig, updated: LosslessValue): s
   return changes.map((c) => c.path.join('.'));
 }
 
-export { LosslessNumber };
