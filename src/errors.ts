@@ -11,6 +11,7 @@ export const EXIT = {
   TIMEOUT: 5,
   STATE: 6,
   PROTOCOL: 7,
+  TEST_FAILED: 8,
   INTERRUPTED: 130,
   TERMINATED: 143,
 } as const;

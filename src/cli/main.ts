@@ -14,7 +14,7 @@ import type { ValidateMode } from '../run/read-engine.js';
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const EPILOGUE = `Connector: a path to an executable (or a .py/.mjs/.sh script), or after -- a program and its arguments.
-Exit codes: 0 ok, 2 usage or config error, 3 connector failed, 4 check failed, 5 timeout, 6 state or lock error, 7 protocol violation, 130/143 interrupted.`;
+Exit codes: 0 ok, 2 usage or config error, 3 connector failed, 4 check failed, 5 timeout, 6 state or lock error, 7 protocol violation, 8 test failures, 130/143 interrupted.`;
 
 interface Common {
   connector?: string;
@@ -138,7 +138,34 @@ export async function main(argv: string[]): Promise<number> {
         if (r.error) throw r.error;
       },
     )
-    .demandCommand(1, 'name a command: spec, check, discover or read')
+    .command(
+      'test [connector]',
+      'golden-file protocol tests and conformance checks: spec, check, discover, read, incremental read',
+      (y) =>
+        commonOptions(y)
+          .option('suite', { type: 'string', demandOption: true, describe: 'suite folder: one sub-folder per case (config.json, optional case.json, catalog.json, state.json, golden/)' })
+          .option('update', { type: 'boolean', default: false, describe: 'write the golden files instead of comparing' })
+          .option('case', { type: 'string', describe: 'run only this case' })
+          .option('reporter', { choices: ['pretty', 'json', 'junit'], default: 'pretty', describe: 'report format (on stdout)' })
+          .option('profile', { choices: ['airbyte', 'singer'], describe: 'conformance profile (default: suite.json, else airbyte)' })
+          .example('$0 test ./source.py --suite tests/golden', 'compare with the committed goldens')
+          .example('$0 test ./source.py --suite tests/golden --update', 'write the goldens (review the diff, then commit)')
+          .example('$0 test --suite tests/golden --reporter junit -- python3 src/main.py > report.xml', 'for CI'),
+      async (a) => {
+        const { runSuite, formatReport } = await import('../testing/index.js');
+        const r = await runSuite(connectorOf(a), {
+          suite: a.suite as string,
+          update: a.update as boolean,
+          caseName: a.case as string | undefined,
+          profile: a.profile as 'airbyte' | 'singer' | undefined,
+          timeoutMs: a.timeout * 1000,
+          logger: opts(a).logger,
+        });
+        process.stdout.write(formatReport(r, a.reporter as 'pretty' | 'json' | 'junit'));
+        if (!r.ok) code = EXIT.TEST_FAILED;
+      },
+    )
+    .demandCommand(1, 'name a command: spec, check, discover, read or test')
     .strict()
     .epilogue(EPILOGUE)
     .version(VERSION)
