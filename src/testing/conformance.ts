@@ -66,11 +66,16 @@ export function schemaProblems(schema: unknown, profile: Profile): string[] {
   return [];
 }
 
-export function compileFor(schema: unknown, profile: Profile) {
+/** A validator for a schema, or a string saying why it cannot be compiled. */
+export function compileFor(schema: unknown, profile: Profile): ReturnType<Ajv['compile']> | string {
   const s = profile === 'singer' ? fromDraft04(toPlain(schema as LosslessValue)) : toPlain(schema as LosslessValue);
   const copy = isPlainObject(s) ? { ...s } : {};
   if (typeof copy['$schema'] === 'string' && !copy['$schema'].includes('draft-07')) delete copy['$schema'];
-  return schemaAjv().compile(copy);
+  try {
+    return schemaAjv().compile(copy);
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** Property paths that look like secrets but are not annotated as secret. */
@@ -108,8 +113,8 @@ export function checkSpec(t: Transcript, config: LosslessValue, profile: Profile
   const secrets = unannotatedSecrets(cs, profile);
   const how = profile === 'airbyte' ? '"airbyte_secret": true' : '"secret": true or "writeOnly": true';
   out.push(secrets.length ? fail('spec.secrets_annotated', `properties that look secret lack ${how}: ${secrets.join(', ')}`) : pass('spec.secrets_annotated'));
-  if (!problems.length) {
-    const v = compileFor(cs, profile);
+  const v = problems.length ? undefined : compileFor(cs, profile);
+  if (typeof v === 'function') {
     out.push(
       v(toPlain(config))
         ? pass('spec.config_valid')
@@ -210,6 +215,10 @@ export function checkRead(t: Transcript, configured: ConfiguredLike[], profile: 
     if (!c) continue;
     let v = validators.get(name);
     if (!v) validators.set(name, (v = compileFor(c.stream.json_schema ?? {}, profile)));
+    if (typeof v === 'string') {
+      if (mismatchCount++ === 0) mismatches.push(`${name}: its schema cannot be used (${v})`);
+      continue;
+    }
     if (!v(toPlain(r['data'] as LosslessValue))) {
       mismatchCount++;
       if (mismatches.length < 5) {
