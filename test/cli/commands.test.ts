@@ -59,7 +59,7 @@ describe('spec / check / discover', () => {
 
 describe('usage', () => {
   it('--help of every command shows examples; --version prints the version', async () => {
-    for (const cmd of ['spec', 'check', 'discover', 'read']) {
+    for (const cmd of ['spec', 'check', 'discover', 'read', 'test']) {
       const r = await host([cmd, '--help']);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain('Examples:');

@@ -87,6 +87,16 @@ describe('host test', () => {
     expect(r.cases[0]!.steps.find((s) => s.step === 'incremental')!.checks.map((c) => c.name)).toContain('incremental.future_state_empty');
   });
 
+  it('--case runs one case; an unknown case is a usage error naming the cases', async () => {
+    const one = await host(['test', EXAMPLE.node, '--suite', join(SUITES, 'example'), '--case', 'default', '--log-level', 'warn']);
+    expect(one.exitCode).toBe(0);
+    expect(one.stdout).toContain('PASS case default');
+    const nope = await host(['test', EXAMPLE.node, '--suite', join(SUITES, 'example'), '--case', 'nope']);
+    expect(nope.exitCode).toBe(2);
+    expect(nope.stderr).toContain('no case "nope"');
+    expect(nope.stderr).toContain('(cases: default)');
+  });
+
   it('json and junit reporters', async () => {
     const json = await host(['test', '--suite', join(SUITES, 'example'), '--reporter', 'json', '--log-level', 'silent', '--', process.execPath, EXAMPLE.node, '--tweak', '1']);
     expect(json.exitCode).toBe(8);
