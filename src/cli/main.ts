@@ -159,6 +159,8 @@ export async function main(argv: string[]): Promise<number> {
           caseName: a.case as string | undefined,
           profile: a.profile as 'airbyte' | 'singer' | undefined,
           timeoutMs: a.timeout * 1000,
+          killGraceMs: a['kill-grace'] * 1000,
+          maxLineBytes: a['max-line-bytes'],
           logger: opts(a).logger,
         });
         process.stdout.write(formatReport(r, a.reporter as 'pretty' | 'json' | 'junit'));

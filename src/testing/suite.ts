@@ -29,6 +29,8 @@ export interface SuiteOptions {
   /** Overrides suite.json's profile. */
   profile?: Profile | undefined;
   timeoutMs?: number | undefined;
+  killGraceMs?: number | undefined;
+  maxLineBytes?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -135,6 +137,7 @@ interface Ctx {
   masker: Masker;
   files: RunFiles;
   timeoutMs: number;
+  limits: { killGraceMs?: number | undefined; maxLineBytes?: number | undefined };
   goldens: Goldens;
   config: LosslessValue;
   configPath: string;
@@ -222,7 +225,7 @@ function runRead(ctx: Ctx, catalogPath: string, state: StoredState, name: string
   const args = ['read', '--config', ctx.configPath, '--catalog', catalogPath];
   const st = stateForConnector(state);
   if (st !== undefined) args.push('--state', ctx.files.write(`${name}-state-in.json`, st));
-  return captureTranscript(ctx.ref, args, { logger: ctx.logger, masker: ctx.masker, timeoutMs: ctx.timeoutMs });
+  return captureTranscript(ctx.ref, args, { logger: ctx.logger, masker: ctx.masker, timeoutMs: ctx.timeoutMs, ...ctx.limits });
 }
 
 async function readStep(step: 'read' | 'incremental', ctx: Ctx, configured: ConfiguredLike[], catalogPath: string, state: StoredState, firstMax?: Map<string, LosslessValue>, cursors?: Map<string, string[]>): Promise<{ result: StepResult; t: Transcript; after: StoredState }> {
@@ -254,12 +257,13 @@ async function runCase(ref: ConnectorRef, suiteDir: string, name: string, profil
       masker: new Masker(),
       files,
       timeoutMs: o.timeoutMs ?? 300_000,
+      limits: { killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes },
       goldens: new Goldens(dir, o.update === true),
       config,
       configPath: files.write('config.json', stringifyLossless(config)),
       tmpPaths: [files.dir, tmpdir()],
     };
-    const capture = (args: string[]) => captureTranscript(ref, args, { logger: ctx.logger, masker: ctx.masker, timeoutMs: ctx.timeoutMs });
+    const capture = (args: string[]) => captureTranscript(ref, args, { logger: ctx.logger, masker: ctx.masker, timeoutMs: ctx.timeoutMs, ...ctx.limits });
 
     // spec (always run: the secrets it names are masked in every report)
     const specT = await capture(['spec']);
