@@ -50,8 +50,11 @@ function lineCol(text: string, pos: number): { line: number; col: number } {
   return { line, col: pos - last + 1 };
 }
 
-export function loadConfig(file: string | undefined): LoadedConfig {
-  if (file === undefined) return { value: {}, file: undefined };
+export function loadConfig(files: string | string[] | undefined): LoadedConfig {
+  const list = files === undefined ? [] : Array.isArray(files) ? files : [files];
+  if (list.length === 0) return { value: {}, file: undefined };
+  if (list.length > 1) throw new ConfigError('several --config files are not supported yet');
+  const file = list[0]!;
   const value = parseJsonFile(file, 'config');
   if (!isPlainObject(value)) throw new ConfigError(`the config file ${file} must hold a JSON object`, { file });
   return { value, file };

@@ -27,6 +27,8 @@ export interface SpawnOptions {
   stdin?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** The private temp directory of this run's files (for ConnectorRef.prepareArgs). */
+  filesDir?: string | undefined;
   /** Grace period between SIGTERM and SIGKILL. */
   killGraceMs?: number;
   stderrTailLines?: number;
@@ -59,7 +61,8 @@ export class ConnectorProcess {
   constructor(ref: ConnectorRef, args: string[], opts: SpawnOptions) {
     this.ref = ref;
     this.opts = opts;
-    this.sub = execa(ref.command, [...ref.args, ...args], {
+    const finalArgs = ref.prepareArgs ? ref.prepareArgs(args, opts.filesDir) : args;
+    this.sub = execa(ref.command, [...ref.args, ...finalArgs], {
       stdin: opts.stdin ? 'pipe' : 'ignore',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -69,7 +72,7 @@ export class ConnectorProcess {
       cleanup: false,
       encoding: 'buffer',
       stripFinalNewline: false,
-      env: opts.env,
+      env: { ...ref.env, ...opts.env },
       extendEnv: true,
       cwd: opts.cwd,
     });
@@ -138,6 +141,7 @@ export class ConnectorProcess {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
       if (!this.hasExited) {
+        await this.ref.onStop?.().catch(() => {});
         this.killGroup('SIGTERM');
         const grace = this.opts.killGraceMs ?? 10_000;
         let timer: NodeJS.Timeout | undefined;

@@ -13,9 +13,26 @@ export interface ConnectorRef {
   name: string;
   command: string;
   args: string[];
+  /** Extra environment for the process (e.g. a virtualenv's PATH). */
+  env?: Record<string, string> | undefined;
+  /**
+   * Rewrite the command's arguments before the spawn, given the private temp directory that
+   * holds the config, catalog and state files (Docker maps it to a container path).
+   */
+  prepareArgs?: ((args: string[], filesDir: string | undefined) => string[]) | undefined;
+  /** Called when the host stops the connector (Docker: stop the container, not only the client). */
+  onStop?: (() => Promise<void>) | undefined;
 }
 
-export type ReferenceResolver = (rest: string, raw: string) => Promise<ConnectorRef>;
+export interface ResolveOptions {
+  /** Where installed connectors are cached (default: the user's cache folder). */
+  cacheDir?: string | undefined;
+  /** A Python interpreter for pypi: references. */
+  python?: string | undefined;
+  logger?: import('../log/logger.js').Logger | undefined;
+}
+
+export type ReferenceResolver = (rest: string, raw: string, opts: ResolveOptions) => Promise<ConnectorRef>;
 
 /** `scheme:` prefixes of references resolved by other modules (registered at start-up). */
 export const REFERENCE_KINDS = new Map<string, ReferenceResolver>();
@@ -54,7 +71,7 @@ function fromPath(p: string): ConnectorRef {
 }
 
 /** Resolve a reference string, or an argv (the `-- program args` form). */
-export async function resolveConnector(ref: string | readonly string[]): Promise<ConnectorRef> {
+export async function resolveConnector(ref: string | readonly string[], opts: ResolveOptions = {}): Promise<ConnectorRef> {
   if (Array.isArray(ref)) {
     if (ref.length === 0) throw new UsageError('no connector given after --');
     const [cmd, ...args] = ref as string[];
@@ -66,7 +83,7 @@ export async function resolveConnector(ref: string | readonly string[]): Promise
   const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(s);
   if (m && m[1]!.length > 1) {
     const resolver = REFERENCE_KINDS.get(m[1]!.toLowerCase());
-    if (resolver) return resolver(m[2]!, s);
+    if (resolver) return resolver(m[2]!, s, opts);
     throw new UsageError(
       `unsupported connector reference "${m[1]}:" in ${s}; give a path to an executable or use -- <program> [args...]` +
         (REFERENCE_KINDS.size ? ` (known kinds: ${[...REFERENCE_KINDS.keys()].join(', ')})` : ''),

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import { resolveConnector, type ConnectorRef } from '../connector/resolve.js';
+import { resolveConnector, type ConnectorRef, type ResolveOptions } from '../connector/resolve.js';
 import { RunFiles } from '../connector/process.js';
 import { loadConfig, parseJsonFile, writeBackConfig, type LoadedConfig } from '../config/config.js';
 import { isPlainObject, stringifyLossless, toPlain, type LosslessValue } from '../json/lossless.js';
@@ -31,11 +31,13 @@ export interface CommonOptions {
   killGraceMs?: number | undefined;
   signal?: AbortSignal | undefined;
   maxLineBytes?: number | undefined;
+  /** How package, git and Docker references are installed (cache folder, Python). */
+  resolve?: ResolveOptions | undefined;
 }
 
 export interface ConfigInput {
-  /** A config file (CONTROL messages are written back into it). */
-  configFile?: string | undefined;
+  /** Config files, later ones winning (CONTROL messages are written back into the file a field came from). */
+  configFile?: string | string[] | undefined;
   /** Or the config itself. */
   config?: Record<string, unknown> | undefined;
 }
@@ -49,18 +51,18 @@ export const DEFAULTS = {
   validate: 'off' as ValidateMode,
 };
 
-async function toRef(c: ConnectorInput): Promise<ConnectorRef> {
+async function toRef(c: ConnectorInput, o: CommonOptions = {}): Promise<ConnectorRef> {
   if (typeof c === 'object' && !Array.isArray(c) && 'command' in (c as object)) return c as ConnectorRef;
-  return resolveConnector(c as string | readonly string[]);
+  return resolveConnector(c as string | readonly string[], { logger: o.logger, ...o.resolve });
 }
 
-function simpleOpts(o: CommonOptions, masker?: Masker) {
-  return { logger: o.logger ?? silentLogger(), masker, timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs, killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes, signal: o.signal };
+function simpleOpts(o: CommonOptions, masker?: Masker, filesDir?: string) {
+  return { logger: o.logger ?? silentLogger(), masker, timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs, killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes, signal: o.signal, filesDir };
 }
 
 /** The connector's SPEC message. */
 export async function spec(connector: ConnectorInput, o: CommonOptions = {}): Promise<Message> {
-  return runSimpleCommand(await toRef(connector), 'spec', [], simpleOpts(o));
+  return runSimpleCommand(await toRef(connector, o), 'spec', [], simpleOpts(o));
 }
 
 interface Session {
@@ -93,7 +95,7 @@ export function validateConfig(specMsg: Message, config: LoadedConfig): void {
 }
 
 async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonOptions): Promise<Session> {
-  const ref = await toRef(connector);
+  const ref = await toRef(connector, o);
   const config = loadConfigInput(c);
   const specMsg = await runSimpleCommand(ref, 'spec', [], simpleOpts(o));
   const cs = isPlainObject(specMsg['spec']) ? specMsg['spec']['connectionSpecification'] : undefined;
@@ -114,7 +116,7 @@ export interface CheckResult {
 export async function check(connector: ConnectorInput, c: ConfigInput & CommonOptions & { noThrow?: boolean }): Promise<CheckResult> {
   const s = await openSession(connector, c, c);
   try {
-    const msg = await runSimpleCommand(s.ref, 'check', ['--config', s.configPath], simpleOpts(c, s.masker));
+    const msg = await runSimpleCommand(s.ref, 'check', ['--config', s.configPath], simpleOpts(c, s.masker, s.files.dir));
     const cs = msg['connectionStatus'] as Record<string, LosslessValue>;
     const status = cs['status'] as 'SUCCEEDED' | 'FAILED';
     const text = typeof cs['message'] === 'string' ? s.masker.mask(cs['message']) : undefined;
@@ -130,7 +132,7 @@ export async function check(connector: ConnectorInput, c: ConfigInput & CommonOp
 export async function discover(connector: ConnectorInput, c: ConfigInput & CommonOptions): Promise<Message> {
   const s = await openSession(connector, c, c);
   try {
-    return await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], simpleOpts(c, s.masker));
+    return await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], simpleOpts(c, s.masker, s.files.dir));
   } finally {
     s.files.cleanup();
   }
@@ -165,7 +167,7 @@ async function resolveCatalog(s: Session, o: ReadOptions): Promise<ConfiguredStr
     if (!v(cat)) throw new ConfigError(`the catalog ${o.catalogFile ?? ''} is not a valid configured catalog:\n  ${formatAjvErrors(v.errors).join('\n  ')}`, { file: o.catalogFile }, 'CATALOG_INVALID');
     return configuredStreams(cat, o.catalogFile ?? 'given');
   }
-  const msg = await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], simpleOpts(o, s.masker));
+  const msg = await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], simpleOpts(o, s.masker, s.files.dir));
   return configureCatalog(toPlain(msg['catalog']!), o.streams).streams;
 }
 
@@ -205,6 +207,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       heartbeatMs: o.heartbeatMs ?? DEFAULTS.heartbeatMs,
       killGraceMs: o.killGraceMs ?? DEFAULTS.killGraceMs,
       signal: o.signal,
+      filesDir: s.files.dir,
       onControl: (cfg) => {
         const fields = writeBackConfig(s.config, cfg);
         if (fields.length) {

@@ -31,6 +31,7 @@ export interface EngineOptions {
   heartbeatMs: number;
   killGraceMs: number;
   signal?: AbortSignal | undefined;
+  filesDir?: string | undefined;
   /** A CONTROL CONNECTOR_CONFIG message: the connector's new config. */
   onControl?: ((config: LosslessValue) => void) | undefined;
 }
@@ -266,7 +267,7 @@ export class ReadEngine {
         );
       },
     });
-    const proc = spawnConnector(o.ref, o.args, { logger: o.logger, masker: o.masker, killGraceMs: o.killGraceMs });
+    const proc = spawnConnector(o.ref, o.args, { logger: o.logger, masker: o.masker, killGraceMs: o.killGraceMs, filesDir: o.filesDir });
     this.proc = proc;
 
     const onAbort = () => this.fail(new InterruptedError((o.signal?.reason as 'SIGINT' | 'SIGTERM') === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'));

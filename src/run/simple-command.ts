@@ -20,6 +20,7 @@ export interface SimpleOptions {
   killGraceMs?: number;
   maxLineBytes?: number;
   signal?: AbortSignal | undefined;
+  filesDir?: string | undefined;
 }
 
 const EXPECT = {
@@ -65,7 +66,7 @@ export async function runSimpleCommand(ref: ConnectorRef, command: keyof typeof 
       }
     },
   });
-  const proc = spawnConnector(ref, [command, ...args], { logger: o.logger, masker, killGraceMs: o.killGraceMs });
+  const proc = spawnConnector(ref, [command, ...args], { logger: o.logger, masker, killGraceMs: o.killGraceMs, filesDir: o.filesDir });
   const timer = setTimeout(() => {
     failure ??= new TimeoutError(`${command} did not finish within ${Math.round(o.timeoutMs / 1000)} s (--timeout); the connector was stopped`);
     void proc.stop();

@@ -137,7 +137,7 @@ interface Ctx {
   masker: Masker;
   files: RunFiles;
   timeoutMs: number;
-  limits: { killGraceMs?: number | undefined; maxLineBytes?: number | undefined };
+  limits: { killGraceMs?: number | undefined; maxLineBytes?: number | undefined; filesDir?: string | undefined };
   goldens: Goldens;
   config: LosslessValue;
   configPath: string;
@@ -257,7 +257,7 @@ async function runCase(ref: ConnectorRef, suiteDir: string, name: string, profil
       masker: new Masker(),
       files,
       timeoutMs: o.timeoutMs ?? 300_000,
-      limits: { killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes },
+      limits: { killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes, filesDir: files.dir },
       goldens: new Goldens(dir, o.update === true),
       config,
       configPath: files.write('config.json', stringifyLossless(config)),
