@@ -23,7 +23,10 @@ interface Common {
   timeout: number;
   'kill-grace': number;
   'max-line-bytes': number;
-  config?: string;
+  'cache-dir'?: string;
+  python?: string;
+  registry?: string;
+  config?: string | string[];
 }
 
 function connectorOf(a: Common): string | string[] {
@@ -39,7 +42,10 @@ function commonOptions(y: Argv): Argv<Common> {
     .positional('connector', { type: 'string', describe: 'path to the connector executable (or use -- program args)' })
     .option('timeout', { type: 'number', default: DEFAULTS.timeoutMs / 1000, describe: 'seconds allowed for spec, check and discover' })
     .option('kill-grace', { type: 'number', default: DEFAULTS.killGraceMs / 1000, describe: 'seconds between SIGTERM and SIGKILL when stopping a connector' })
-    .option('max-line-bytes', { type: 'number', default: DEFAULTS.maxLineBytes, describe: 'longest stdout line accepted from the connector' }) as unknown as Argv<Common>;
+    .option('max-line-bytes', { type: 'number', default: DEFAULTS.maxLineBytes, describe: 'longest stdout line accepted from the connector' })
+    .option('cache-dir', { type: 'string', describe: 'where pypi:, npm: and git: connectors are installed (default $CONNECTOR_HOST_CACHE or ~/.cache/connector-host)' })
+    .option('python', { type: 'string', describe: 'Python interpreter for pypi: connectors (e.g. python3.11)' })
+    .option('registry', { type: 'string', describe: 'registry file of named connectors (default $CONNECTOR_HOST_REGISTRY, ./connectors.yaml, ~/.config/connector-host/registry.yaml)' }) as unknown as Argv<Common>;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -65,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     killGraceMs: a['kill-grace'] * 1000,
     maxLineBytes: a['max-line-bytes'],
     signal: controller.signal,
+    resolve: { cacheDir: a['cache-dir'], python: a.python, registry: a.registry },
   });
   const print = (msg: unknown) => process.stdout.write(stringifyLossless(msg) + '\n');
   let code = EXIT.OK as number;
@@ -87,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       'validate the config against the spec, run check, print the CONNECTION_STATUS line',
       (y) =>
         commonOptions(y)
-          .option('config', { type: 'string', describe: 'config file (JSON)' })
+          .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
           .example('$0 check ./source.py --config config.json', 'exit 0 on SUCCEEDED, 4 on FAILED'),
       async (a) => {
         const r = await check(connectorOf(a), { ...opts(a), configFile: a.config, noThrow: true });
@@ -101,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'discover [connector]',
       'print the CATALOG message as one JSON line',
-      (y) => commonOptions(y).option('config', { type: 'string', describe: 'config file (JSON)' }).example('$0 discover ./source.py --config config.json', ''),
+      (y) => commonOptions(y).option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' }).example('$0 discover ./source.py --config config.json', ''),
       async (a) => {
         print(await discover(connectorOf(a), { ...opts(a), configFile: a.config }));
       },
@@ -111,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
       'read records: into --out DIR (JSONL per stream, exactly-once state), or as NDJSON on stdout',
       (y) =>
         commonOptions(y)
-          .option('config', { type: 'string', describe: 'config file (JSON)' })
+          .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
           .option('catalog', { type: 'string', describe: 'configured catalog file; without it, discover and select all streams' })
           .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
           .option('state', { type: 'string', describe: 'state file (default DIR/state.json with --out)' })

@@ -2,9 +2,10 @@
 // line today; package, git, Docker and registry references plug in through
 // REFERENCE_KINDS (each resolver may install into a cache first, hence async).
 
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, statSync, existsSync } from 'node:fs';
 import { resolve as resolvePath, extname, basename } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
+import { loadRegistry, isRegistryName, type RegistryEntry } from './registry.js';
 
 export interface ConnectorRef {
   /** How the user named it, for messages and logs. */
@@ -22,6 +23,8 @@ export interface ConnectorRef {
   prepareArgs?: ((args: string[], filesDir: string | undefined) => string[]) | undefined;
   /** Called when the host stops the connector (Docker: stop the container, not only the client). */
   onStop?: (() => Promise<void>) | undefined;
+  /** Set when the connector was named through a registry file. */
+  registry?: RegistryEntry | undefined;
 }
 
 export interface ResolveOptions {
@@ -30,6 +33,8 @@ export interface ResolveOptions {
   /** A Python interpreter for pypi: references. */
   python?: string | undefined;
   logger?: import('../log/logger.js').Logger | undefined;
+  /** A registry file (default: see registryPath). */
+  registry?: string | undefined;
 }
 
 export type ReferenceResolver = (rest: string, raw: string, opts: ResolveOptions) => Promise<ConnectorRef>;
@@ -88,6 +93,16 @@ export async function resolveConnector(ref: string | readonly string[], opts: Re
       `unsupported connector reference "${m[1]}:" in ${s}; give a path to an executable or use -- <program> [args...]` +
         (REFERENCE_KINDS.size ? ` (known kinds: ${[...REFERENCE_KINDS.keys()].join(', ')})` : ''),
     );
+  }
+  if (!existsSync(s) && isRegistryName(s)) {
+    const reg = loadRegistry(opts.registry);
+    const entry = reg.entries.get(s);
+    if (entry) {
+      if (entry.protocol === 'singer') throw new UsageError(`connector "${s}" is a Singer connector; Singer taps and targets need the Singer shim, which this version does not have yet`);
+      const inner = await resolveConnector(entry.ref, { ...opts, python: entry.python ?? opts.python });
+      return { ...inner, display: `${s} (${inner.display})`, name: s, registry: entry };
+    }
+    if (reg.file) throw new ConfigError(`connector not found: "${s}" is neither a file nor a connector in the registry ${reg.file} (it has: ${[...reg.entries.keys()].join(', ') || 'none'})`, {}, 'CONNECTOR_NOT_FOUND');
   }
   return fromPath(s);
 }

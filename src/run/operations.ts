@@ -6,7 +6,8 @@ import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { resolveConnector, type ConnectorRef, type ResolveOptions } from '../connector/resolve.js';
 import { RunFiles } from '../connector/process.js';
-import { loadConfig, parseJsonFile, writeBackConfig, type LoadedConfig } from '../config/config.js';
+import { loadConfig, parseJsonFile, writeBackConfig, describeSkipped, environmentValues, type LoadedConfig } from '../config/config.js';
+import { registryConfig } from '../connector/registry.js';
 import { isPlainObject, stringifyLossless, toPlain, type LosslessValue } from '../json/lossless.js';
 import { Masker, collectSecrets } from '../secrets/mask.js';
 import { ConfigError, UsageError, CheckFailedError, ProtocolError } from '../errors.js';
@@ -74,6 +75,32 @@ interface Session {
   configPath: string;
 }
 
+function getIn(v: LosslessValue, path: string[]): LosslessValue | undefined {
+  let cur: LosslessValue | undefined = v;
+  for (const p of path) cur = isPlainObject(cur) ? cur[p] : undefined;
+  return cur;
+}
+
+function setIn(v: Record<string, LosslessValue>, path: string[], value: LosslessValue | undefined): void {
+  let cur = v;
+  for (const p of path.slice(0, -1)) {
+    if (!isPlainObject(cur[p])) cur[p] = {};
+    cur = cur[p] as Record<string, LosslessValue>;
+  }
+  if (value === undefined) delete cur[path[path.length - 1]!];
+  else cur[path[path.length - 1]!] = value;
+}
+
+/** Deep merge: objects merge, everything else from `top` replaces `base`. */
+function mergeConfig(base: Record<string, LosslessValue>, top: Record<string, LosslessValue>): Record<string, LosslessValue> {
+  const out: Record<string, LosslessValue> = { ...base };
+  for (const [k, v] of Object.entries(top)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? mergeConfig(b, v) : v;
+  }
+  return out;
+}
+
 function loadConfigInput(c: ConfigInput): LoadedConfig {
   if (c.configFile !== undefined) return loadConfig(c.configFile);
   return { value: (c.config ?? {}) as Record<string, LosslessValue>, file: undefined };
@@ -97,9 +124,17 @@ export function validateConfig(specMsg: Message, config: LoadedConfig): void {
 async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonOptions): Promise<Session> {
   const ref = await toRef(connector, o);
   const config = loadConfigInput(c);
+  if (ref.registry) {
+    // the registry's defaults and environment fields sit under the user's own config
+    const base = registryConfig(ref.registry);
+    config.value = mergeConfig(base, config.value);
+  }
   const specMsg = await runSimpleCommand(ref, 'spec', [], simpleOpts(o));
   const cs = isPlainObject(specMsg['spec']) ? specMsg['spec']['connectionSpecification'] : undefined;
   const masker = new Masker(collectSecrets(toPlain(config.value), toPlain(cs ?? {})));
+  // values taken from the environment (`${VAR}` in a file, or a registry's env fields) are treated as secrets
+  masker.add(environmentValues(config));
+  if (ref.registry?.env) masker.add(Object.values(ref.registry.env).map((v) => process.env[v] ?? '').filter((v) => v.length >= 4));
   validateConfig(specMsg, config);
   const files = new RunFiles();
   const configPath = files.write('config.json', stringifyLossless(config.value));
@@ -209,12 +244,28 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       signal: o.signal,
       filesDir: s.files.dir,
       onControl: (cfg) => {
+        const specSchema = toPlain((s.spec['spec'] as Record<string, LosslessValue>)['connectionSpecification'] ?? {});
+        // fields a registry takes from the environment are never written into a file
+        const fromEnv: string[] = [];
+        if (s.ref.registry?.env && isPlainObject(cfg)) {
+          for (const [field, variable] of Object.entries(s.ref.registry.env)) {
+            const path = field.split('.');
+            if (stringifyLossless(getIn(cfg, path) ?? null) !== stringifyLossless(getIn(s.config.value, path) ?? null)) {
+              setIn(cfg, path, getIn(s.config.value, path));
+              fromEnv.push(`${field} (from $${variable}, set in the registry)`);
+            }
+          }
+        }
         const fields = writeBackConfig(s.config, cfg);
+        // the new values are secrets too when the spec says so, written or not
+        s.masker.add([...collectSecrets(toPlain(s.config.value), specSchema), ...environmentValues(s.config)]);
         if (fields.length) {
-          s.masker.add(collectSecrets(toPlain(s.config.value), toPlain((s.spec['spec'] as Record<string, LosslessValue>)['connectionSpecification'] ?? {})));
-          logger.info({ fields }, `the connector updated its config${s.config.file ? ` in ${s.config.file}` : ''}: ${fields.join(', ')}`);
+          logger.info({ fields }, `the connector updated its config in ${fields.files.join(', ')}: ${fields.join(', ')}`);
           o.onConfigUpdate?.(fields);
         }
+        const skipped = describeSkipped(fields.skipped);
+        if (skipped) logger.warn(skipped);
+        if (fromEnv.length) logger.warn(`the connector changed config fields that come from the environment; they were not written anywhere, update the variables yourself: ${fromEnv.join(', ')}`);
       },
     });
     const outcome = await engine.run();

@@ -1,0 +1,230 @@
+// Config file formats: JSON, JSON with comments (// and /* */, trailing commas)
+// and YAML. Numbers stay lossless in both: JSON goes through parseLossless;
+// YAML integers are parsed as BigInt and floats that a JS number would change
+// are kept as their source text (LosslessNumber), and both print back as they were.
+//
+// Which parser: `.yaml`/`.yml` -> YAML; `.json`/`.jsonc`/`.json5` -> JSON (with
+// comments); any other name -> JSON when the first thing in the file (after a
+// BOM, blanks and comments) is `{`, else YAML. A UTF-8 BOM is accepted (and kept
+// on write-back).
+
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parseDocument, isMap, isSeq, isScalar, isAlias, type Document, type Node as YamlNode, type Tags } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { parseLossless, isPlainObject, LosslessNumber, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
+
+export type ConfigFormat = 'json' | 'yaml';
+
+export interface ParsedConfigFile {
+  file: string;
+  format: ConfigFormat;
+  /** The file's own values, before interpolation (lossless). */
+  raw: Record<string, LosslessValue>;
+  /** YAML only: the document, for comment-keeping write-back. */
+  doc?: Document.Parsed | undefined;
+  bom: boolean;
+  /** JSON only: the indent to write back with. */
+  indent: number;
+  /** JSON only: the file had comments or trailing commas (lost on write-back). */
+  jsonc: boolean;
+}
+
+export function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ConfigError(`cannot read the ${what} file ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message}`, { file });
+  }
+}
+
+export function lineCol(text: string, pos: number): { line: number; col: number } {
+  let line = 1;
+  let last = 0;
+  for (let i = 0; i < pos && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i + 1;
+    }
+  }
+  return { line, col: pos - last + 1 };
+}
+
+/**
+ * Blank out // and /* *\/ comments and trailing commas, keeping every other
+ * character (and every newline) where it was, so error positions stay true.
+ */
+export function stripJsonComments(text: string): { text: string; changed: boolean } {
+  const out = text.split('');
+  let changed = false;
+  const n = text.length;
+  let i = 0;
+  const blank = (from: number, to: number) => {
+    for (let k = from; k < to; k++) if (out[k] !== '\n' && out[k] !== '\r') out[k] = ' ';
+    changed = true;
+  };
+  while (i < n) {
+    const c = text[i];
+    if (c === '"') {
+      i++;
+      while (i < n && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      const end = text.indexOf('\n', i);
+      const to = end === -1 ? n : end;
+      blank(i, to);
+      i = to;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      if (end === -1) return { text: out.join(''), changed }; // left for the parser to report
+      blank(i, end + 2);
+      i = end + 2;
+    } else i++;
+  }
+  // trailing commas: a ',' followed (after blanks) by '}' or ']'
+  let inStr = false;
+  for (let k = 0; k < n; k++) {
+    const c = out[k];
+    if (inStr) {
+      if (c === '\\') k++;
+      else if (c === '"') inStr = false;
+      continue;
+    }
+    if (c === '"') inStr = true;
+    else if (c === ',') {
+      let j = k + 1;
+      while (j < n && /\s/.test(out[j]!)) j++;
+      if (out[j] === '}' || out[j] === ']') {
+        out[k] = ' ';
+        changed = true;
+      }
+    }
+  }
+  return { text: out.join(''), changed };
+}
+
+export function detectFormat(file: string, text: string): ConfigFormat {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  if (ext === '.json' || ext === '.jsonc' || ext === '.json5') return 'json';
+  const first = stripJsonComments(text).text.trimStart();
+  return first.startsWith('{') ? 'json' : 'yaml';
+}
+
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+// YAML floats that a JS number would change keep their text (and print back as it).
+const losslessFloat = {
+  identify: (v: unknown) => v instanceof LosslessNumber,
+  default: true,
+  tag: 'tag:yaml.org,2002:float',
+  test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)$/,
+  resolve: (str: string) => {
+    const num = Number(str);
+    return String(num) === str || !JSON_NUMBER.test(str) ? num : new LosslessNumber(str);
+  },
+  stringify: (item: { value: unknown }) => String((item.value as LosslessNumber).raw),
+};
+const yamlTags = (tags: Tags): Tags => [losslessFloat as never, ...tags];
+export const YAML_PARSE_OPTIONS = { intAsBigInt: true, uniqueKeys: true, prettyErrors: true, customTags: yamlTags } as const;
+
+function bigToLossless(b: bigint): LosslessValue {
+  return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : new LosslessNumber(b.toString());
+}
+
+/** A YAML node as a lossless value (aliases followed, keys as strings). */
+export function yamlToLossless(node: unknown, doc: Document, depth = 0): LosslessValue {
+  if (depth > 2000) throw new Error('nesting too deep');
+  if (node === null || node === undefined) return null;
+  if (isAlias(node)) return yamlToLossless(node.resolve(doc), doc, depth + 1);
+  if (isMap(node)) {
+    const obj: Record<string, LosslessValue> = {};
+    for (const pair of node.items) {
+      const k = isScalar(pair.key) ? pair.key.value : pair.key;
+      const key = k === null || k === undefined ? '' : typeof k === 'object' ? JSON.stringify(yamlToLossless(k, doc, depth + 1)) : String(k);
+      const v = yamlToLossless(pair.value, doc, depth + 1);
+      if (key === '__proto__') Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+      else obj[key] = v;
+    }
+    return obj;
+  }
+  if (isSeq(node)) return node.items.map((x) => yamlToLossless(x, doc, depth + 1));
+  if (isScalar(node)) {
+    const v = node.value;
+    if (typeof v === 'bigint') return bigToLossless(v);
+    if (v instanceof LosslessNumber) return v;
+    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+    if (v instanceof Date) return v.toISOString();
+    return v === undefined ? null : String(v);
+  }
+  return null;
+}
+
+/** A lossless value as plain data the yaml package prints without loss (big ints as BigInt). */
+export function losslessToYaml(v: LosslessValue): unknown {
+  if (v instanceof LosslessNumber) return /^-?\d+$/.test(v.raw) ? BigInt(v.raw) : v;
+  if (Array.isArray(v)) return v.map(losslessToYaml);
+  if (isPlainObject(v)) {
+    const o: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) o[k] = losslessToYaml(v[k] as LosslessValue);
+    return o;
+  }
+  return v;
+}
+
+function jsonError(file: string, what: string, text: string, e: JsonSyntaxError): ConfigError {
+  const { line, col } = lineCol(text, e.position);
+  const lineText = text.split('\n')[line - 1] ?? '';
+  return new ConfigError(`the ${what} file ${file} is not valid JSON: ${e.message.replace(/ at position \d+$/, '')} at line ${line}, column ${col}: ${lineText.slice(0, 80)}`, { file, line });
+}
+
+/** Parse a JSON (or JSON-with-comments) file's text; errors name file, line, column and show the line. */
+export function parseJsonText(file: string, what: string, text: string, allowComments: boolean): { value: LosslessValue; jsonc: boolean } {
+  try {
+    return { value: parseLossless(text), jsonc: false };
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    if (!allowComments) throw jsonError(file, what, text, e);
+    const stripped = stripJsonComments(text);
+    if (!stripped.changed) throw jsonError(file, what, text, e);
+    try {
+      return { value: parseLossless(stripped.text), jsonc: true };
+    } catch (e2) {
+      if (e2 instanceof JsonSyntaxError) throw jsonError(file, what, text, e2);
+      throw e2;
+    }
+  }
+}
+
+export function parseYamlText(file: string, what: string, text: string): { value: LosslessValue; doc: Document.Parsed } {
+  const doc = parseDocument(text, YAML_PARSE_OPTIONS);
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0];
+    const line = pos?.line ?? lineCol(text, err.pos[0]).line;
+    const col = pos?.col ?? lineCol(text, err.pos[0]).col;
+    const lineText = text.split('\n')[line - 1] ?? '';
+    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`the ${what} file ${file} is not valid YAML: ${msg} at line ${line}, column ${col}: ${lineText.slice(0, 80)}`, { file, line });
+  }
+  return { value: yamlToLossless(doc.contents, doc), doc };
+}
+
+/** Read and parse one config file (any supported format); the top level must be an object. */
+export function parseConfigFile(file: string, what = 'config'): ParsedConfigFile {
+  let text = readText(file, what);
+  const bom = text.charCodeAt(0) === 0xfeff;
+  if (bom) text = text.slice(1);
+  const format = detectFormat(file, text);
+  if (format === 'yaml') {
+    const { value, doc } = parseYamlText(file, what, text);
+    if (!isPlainObject(value)) throw new ConfigError(`the ${what} file ${file} must hold a YAML mapping (key: value lines) at the top`, { file });
+    return { file, format, raw: value as Record<string, LosslessValue>, doc, bom, indent: 2, jsonc: false };
+  }
+  const { value, jsonc } = parseJsonText(file, what, text, true);
+  if (!isPlainObject(value)) throw new ConfigError(`the ${what} file ${file} must hold a JSON object`, { file });
+  const m = /\n( +)["}\]]/.exec(text);
+  const indent = m ? Math.min(m[1]!.length, 8) : 2;
+  return { file, format, raw: value as Record<string, LosslessValue>, bom, indent, jsonc };
+}

@@ -1,0 +1,140 @@
+// A registry file names connectors: `host read faker --config c.json` instead of
+// `host read pypi:airbyte-source-faker==6.2.0 ...`. Each entry records the
+// reference, the protocol, a pinned version, default config, and which config
+// fields come from environment variables. JSON or YAML.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, dirname, resolve as resolvePath, isAbsolute } from 'node:path';
+import { createRequire } from 'node:module';
+import { ConfigError } from '../errors.js';
+import { parseLossless, isPlainObject, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+
+export interface RegistryEntry {
+  name: string;
+  /** pypi:…, npm:…, git:…, docker:…, manifest:…, a path, or an argv array */
+  ref: string | string[];
+  protocol: 'native' | 'singer';
+  version?: string | undefined;
+  python?: string | undefined;
+  /** default config, under the user's --config files */
+  config?: Record<string, LosslessValue> | undefined;
+  /** config field path (dotted) -> environment variable that supplies it */
+  env?: Record<string, string> | undefined;
+  description?: string | undefined;
+}
+
+export interface Registry {
+  file: string | undefined;
+  entries: Map<string, RegistryEntry>;
+}
+
+/** `--registry`, else $CONNECTOR_HOST_REGISTRY, else the first of ./connectors.{yaml,yml,json}, then the user's config folder. */
+export function registryPath(explicit?: string): string | undefined {
+  if (explicit) return explicit;
+  if (process.env['CONNECTOR_HOST_REGISTRY']) return process.env['CONNECTOR_HOST_REGISTRY'];
+  const configHome = process.env['XDG_CONFIG_HOME'] || join(homedir(), '.config');
+  const candidates = ['connectors.yaml', 'connectors.yml', 'connectors.json'].map((f) => resolvePath(f));
+  candidates.push(...['registry.yaml', 'registry.yml', 'registry.json'].map((f) => join(configHome, 'connector-host', f)));
+  return candidates.find((c) => existsSync(c));
+}
+
+function fromYaml(v: unknown): LosslessValue {
+  if (typeof v === 'bigint') return new LosslessNumber(v.toString());
+  if (Array.isArray(v)) return v.map(fromYaml);
+  if (v !== null && typeof v === 'object') {
+    const o: Record<string, LosslessValue> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = fromYaml(x);
+    return o;
+  }
+  return v as LosslessValue;
+}
+
+function parseFile(file: string): LosslessValue {
+  let text = readFileSync(file, 'utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  try {
+    if (/\.ya?ml$/i.test(file)) {
+      const yaml = createRequire(import.meta.url)('yaml') as { parse(text: string, opts: object): unknown };
+      return fromYaml(yaml.parse(text, { intAsBigInt: true }));
+    }
+    return parseLossless(text);
+  } catch (e) {
+    throw new ConfigError(`the registry file ${file} cannot be read: ${(e as Error).message}`, { file });
+  }
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function loadRegistry(explicit?: string): Registry {
+  const file = registryPath(explicit);
+  const entries = new Map<string, RegistryEntry>();
+  if (!file) return { file: undefined, entries };
+  if (!existsSync(file)) throw new ConfigError(`no registry file at ${file}`, { file });
+  const doc = parseFile(file);
+  const list = isPlainObject(doc) ? doc['connectors'] : undefined;
+  if (!isPlainObject(list)) throw new ConfigError(`the registry file ${file} needs a "connectors" object (name -> entry)`, { file });
+  for (const [name, raw] of Object.entries(list)) {
+    const where = `${file}: connectors.${name}`;
+    if (!NAME.test(name)) throw new ConfigError(`${where}: a connector name may hold letters, digits, '.', '_' and '-'`, { file });
+    if (!isPlainObject(raw)) throw new ConfigError(`${where} must be an object`, { file });
+    const ref = raw['ref'];
+    if (!(typeof ref === 'string' || (Array.isArray(ref) && ref.every((x) => typeof x === 'string')))) throw new ConfigError(`${where}.ref must be a reference string or an argv array`, { file });
+    const protocol = raw['protocol'] ?? 'native';
+    if (protocol !== 'native' && protocol !== 'singer') throw new ConfigError(`${where}.protocol must be "native" or "singer"`, { file });
+    const env = raw['env'];
+    if (env !== undefined && !(isPlainObject(env) && Object.values(env).every((x) => typeof x === 'string'))) throw new ConfigError(`${where}.env maps config fields to environment variable names`, { file });
+    const config = raw['config'];
+    if (config !== undefined && !isPlainObject(config)) throw new ConfigError(`${where}.config must be an object`, { file });
+    let refValue = ref as string | string[];
+    // a relative path in the registry is relative to the registry file
+    if (typeof refValue === 'string' && (refValue.startsWith('./') || refValue.startsWith('../'))) refValue = resolvePath(dirname(file), refValue);
+    const version = raw['version'] === undefined ? undefined : String(raw['version']);
+    if (version && typeof refValue === 'string' && /^(pypi|npm):/.test(refValue) && !/(==|@)[^/]*$/.test(refValue.replace(/^npm:@/, 'npm:'))) {
+      refValue = refValue.startsWith('pypi:') ? `${refValue}==${version}` : `${refValue}@${version}`;
+    }
+    entries.set(name, {
+      name,
+      ref: refValue,
+      protocol,
+      version,
+      python: typeof raw['python'] === 'string' ? raw['python'] : undefined,
+      config: config as Record<string, LosslessValue> | undefined,
+      env: env as Record<string, string> | undefined,
+      description: typeof raw['description'] === 'string' ? raw['description'] : undefined,
+    });
+  }
+  return { file, entries };
+}
+
+/** The config a registry entry contributes: its defaults, then the fields it takes from the environment. */
+export function registryConfig(entry: RegistryEntry, env: NodeJS.ProcessEnv = process.env): Record<string, LosslessValue> {
+  const out = structuredCloneLossless(entry.config ?? {});
+  for (const [field, variable] of Object.entries(entry.env ?? {})) {
+    const value = env[variable];
+    if (value === undefined) throw new ConfigError(`connector "${entry.name}" takes config field ${field} from the environment variable ${variable}, which is not set`);
+    let cur = out;
+    const path = field.split('.');
+    for (const p of path.slice(0, -1)) {
+      if (!isPlainObject(cur[p])) cur[p] = {};
+      cur = cur[p] as Record<string, LosslessValue>;
+    }
+    cur[path[path.length - 1]!] = value;
+  }
+  return out;
+}
+
+function structuredCloneLossless<T extends LosslessValue>(v: T): T {
+  if (v instanceof LosslessNumber) return new LosslessNumber(v.raw) as T;
+  if (Array.isArray(v)) return v.map((x) => structuredCloneLossless(x)) as T;
+  if (isPlainObject(v)) {
+    const o: Record<string, LosslessValue> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = structuredCloneLossless(x as LosslessValue);
+    return o as T;
+  }
+  return v;
+}
+
+export function isRegistryName(ref: string): boolean {
+  return NAME.test(ref) && !ref.includes('/') && !isAbsolute(ref) && !existsSync(ref);
+}

@@ -1,0 +1,85 @@
+// Named connectors from a registry file: reference, default config, fields from the environment.
+
+import { describe, it, expect } from 'vitest';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { host, tmp, EXAMPLE, FIX, lines, writeJson } from '../helpers.js';
+
+function registry(dir: string): string {
+  const file = join(dir, 'registry.yaml');
+  writeFileSync(
+    file,
+    [
+      'connectors:',
+      '  example:',
+      `    ref: ${EXAMPLE.node}`,
+      '    description: the bundled example source',
+      '    config:',
+      '      event_count: 2',
+      '      big: 12345678901234567890',
+      '    env:',
+      '      api_key: EXAMPLE_API_KEY',
+      '  rotating:',
+      `    ref: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(FIX, 'misbehaving', 'control.mjs'))}]`,
+      '    env:',
+      '      refresh_token: ROTATING_TOKEN',
+      '  tap-thing:',
+      '    ref: pypi:tap-thing==1.0.0',
+      '    protocol: singer',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('registry', () => {
+  it('a named connector runs with its default config and the fields it takes from the environment', async () => {
+    const dir = tmp();
+    const reg = registry(dir);
+    const r = await host(['read', 'example', '--registry', reg, '--out', join(dir, 'out'), '--streams', 'events'], { env: { EXAMPLE_API_KEY: 'k-from-env' } });
+    expect(r.exitCode).toBe(0);
+    expect(lines(join(dir, 'out', 'events.jsonl'))).toHaveLength(2);
+    // the user's own config wins over the registry's defaults
+    const cfg = writeJson(dir, 'c.json', { event_count: 4 });
+    const r2 = await host(['read', 'example', '--registry', reg, '--config', cfg, '--streams', 'events'], { env: { EXAMPLE_API_KEY: 'k' } });
+    expect(r2.stdout.split('\n').filter((l) => l.includes('"RECORD"'))).toHaveLength(4);
+  });
+
+  it('a missing environment variable is a clear error naming it', async () => {
+    const dir = tmp();
+    const r = await host(['spec', 'example', '--registry', registry(dir)]);
+    expect(r.exitCode).toBe(0); // spec needs no config
+    const c = await host(['check', 'example', '--registry', registry(dir)], { env: { EXAMPLE_API_KEY: '' } });
+    expect(c.exitCode).toBe(0);
+    const missing = await host(['check', 'example', '--registry', registry(dir)]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('takes config field api_key from the environment variable EXAMPLE_API_KEY, which is not set');
+  });
+
+  it('an unknown name lists the registry; a Singer entry says the shim is missing', async () => {
+    const dir = tmp();
+    const reg = registry(dir);
+    const r = await host(['spec', 'nope', '--registry', reg]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('is neither a file nor a connector in the registry');
+    expect(r.stderr).toContain('example, rotating, tap-thing');
+    const singer = await host(['spec', 'tap-thing', '--registry', reg]);
+    expect(singer.exitCode).toBe(2);
+    expect(singer.stderr).toContain('Singer connector');
+  });
+
+  it('CONTROL never writes a field the registry takes from the environment', async () => {
+    const dir = tmp();
+    const reg = registry(dir);
+    const cfg = join(dir, 'c.json');
+    writeFileSync(cfg, '{"client_id": "abc"}\n');
+    const r = await host(['read', 'rotating', '--registry', reg, '--config', cfg, '--out', join(dir, 'out')], { env: { ROTATING_TOKEN: 'tok-Secret-123' } });
+    expect(r.exitCode).toBe(0);
+    const after = readFileSync(cfg, 'utf8');
+    expect(after).not.toContain('tok-Secret-123');
+    expect(after).not.toContain('rotated-');
+    expect(JSON.parse(after)).toEqual({ client_id: 'abc', expires_at: '2030-01-01T00:00:00Z' });
+    expect(r.stderr).toContain('refresh_token (from $ROTATING_TOKEN, set in the registry)');
+    expect(r.stderr).not.toContain('tok-Secret-123');
+  });
+});
