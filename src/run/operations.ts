@@ -133,7 +133,7 @@ async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonO
   const cs = isPlainObject(specMsg['spec']) ? specMsg['spec']['connectionSpecification'] : undefined;
   const masker = new Masker(collectSecrets(toPlain(config.value), toPlain(cs ?? {})));
   // values taken from the environment (`${VAR}` in a file, or a registry's env fields) are treated as secrets
-  masker.add(environmentValues(config));
+  masker.add(environmentValues(config).filter((v) => v.length >= 4)); // not "1" or "us": masking those would garble every message
   if (ref.registry?.env) masker.add(Object.values(ref.registry.env).map((v) => process.env[v] ?? '').filter((v) => v.length >= 4));
   validateConfig(specMsg, config);
   const files = new RunFiles();
@@ -258,7 +258,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
         }
         const fields = writeBackConfig(s.config, cfg);
         // the new values are secrets too when the spec says so, written or not
-        s.masker.add([...collectSecrets(toPlain(s.config.value), specSchema), ...environmentValues(s.config)]);
+        s.masker.add([...collectSecrets(toPlain(s.config.value), specSchema), ...environmentValues(s.config).filter((v) => v.length >= 4)]);
         if (fields.length) {
           logger.info({ fields }, `the connector updated its config in ${fields.files.join(', ')}: ${fields.join(', ')}`);
           o.onConfigUpdate?.(fields);
