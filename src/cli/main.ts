@@ -11,6 +11,12 @@ import { parseStreamList } from '../catalog/configure.js';
 import { formatSummary } from './summary.js';
 import type { ValidateMode } from '../run/read-engine.js';
 
+import { registerBuiltinReferenceKinds } from '../connector/register-builtins.js';
+import { registerGitAndDockerReferenceKinds } from '../connector/register-git-docker.js';
+
+registerBuiltinReferenceKinds();
+registerGitAndDockerReferenceKinds();
+
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const EPILOGUE = `Connector: a path to an executable (or a .py/.mjs/.sh script), or after -- a program and its arguments.
@@ -174,7 +180,26 @@ export async function main(argv: string[]): Promise<number> {
         if (!r.ok) code = EXIT.TEST_FAILED;
       },
     )
-    .demandCommand(1, 'name a command: spec, check, discover, read or test')
+    .command(
+      'connectors <action> [connector]',
+      'named and installed connectors: list, info, install, remove',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'info', 'install', 'remove'], describe: 'what to do' })
+          .positional('connector', { type: 'string', describe: 'a registry name or a reference (pypi:…, npm:…, git:…)' })
+          .option('cache-dir', { type: 'string', describe: 'the connector cache (default $CONNECTOR_HOST_CACHE or ~/.cache/connector-host)' })
+          .option('python', { type: 'string', describe: 'Python interpreter for pypi: connectors' })
+          .option('registry', { type: 'string', describe: 'registry file of named connectors' })
+          .example('$0 connectors list', 'the registry and the cache')
+          .example('$0 connectors install pypi:airbyte-source-faker==6.2.21', 'install ahead of a run')
+          .example('$0 connectors info git:https://github.com/acme/connectors#v1:source-x', 'provenance and licence'),
+      async (a) => {
+        const { connectorsCommand } = await import('./connectors.js');
+        const resolve = { cacheDir: a['cache-dir'] as string | undefined, python: a.python as string | undefined, registry: a.registry as string | undefined, logger: (logger ??= createLogger({ level: a['log-level'] as never })) };
+        await connectorsCommand(a.action as string, a.connector as string | undefined, resolve, (line) => process.stdout.write(line + '\n'));
+      },
+    )
+    .demandCommand(1, 'name a command: spec, check, discover, read, test or connectors')
     .strict()
     .epilogue(EPILOGUE)
     .version(VERSION)

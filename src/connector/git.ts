@@ -195,14 +195,14 @@ function gitEnv(kind: GitReference['kind']): Record<string, string> {
   return env;
 }
 
-function gitFor(baseDir: string, kind: GitReference['kind']): SimpleGit {
+function gitFor(baseDir: string, kind: GitReference['kind'], extraEnv: Record<string, string> = {}): SimpleGit {
   return simpleGit({
     baseDir,
     timeout: { block: 10 * 60_000 },
     // The environment is the user's own (askpass, ssh command, config paths); the arguments,
     // which carry the reference, stay under simple-git's checks (no --upload-pack, no ext::).
     unsafe: { allowUnsafeAskPass: true, allowUnsafeSshCommand: true, allowUnsafeConfigPaths: true, allowUnsafeConfigEnvCount: true, allowUnsafeGitProxy: true },
-  }).env(gitEnv(kind));
+  }).env({ ...gitEnv(kind), ...extraEnv });
 }
 
 function gitMessage(e: unknown): string {
@@ -257,7 +257,7 @@ async function lsRemote(git: SimpleGit, g: GitReference): Promise<{ commit: stri
 async function ensureBareRepo(repoDir: string): Promise<void> {
   if (existsSync(join(repoDir, 'HEAD'))) return;
   mkdirSync(repoDir, { recursive: true });
-  await simpleGit({ baseDir: repoDir }).raw(['init', '--bare', '--quiet']);
+  await gitFor(repoDir, 'file').raw(['init', '--bare', '--quiet']);
 }
 
 async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
@@ -314,7 +314,7 @@ async function checkoutInto(repoDir: string, commit: string, dest: string): Prom
   const src = join(dest, 'src');
   mkdirSync(src, { recursive: true });
   const index = join(dest, '.index');
-  const git = simpleGit({ baseDir: repoDir }).env({ ...gitEnv('file'), GIT_INDEX_FILE: index });
+  const git = gitFor(repoDir, 'file', { GIT_INDEX_FILE: index });
   await git.raw(['--work-tree', src, 'read-tree', '--end-of-options', commit]);
   await git.raw(['--work-tree', src, 'checkout-index', '--all', '--force']);
   rmSync(index, { force: true });

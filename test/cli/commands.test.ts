@@ -82,9 +82,9 @@ describe('usage', () => {
     const notOnPath = await host(['spec', '--', 'no-such-program-xyz']);
     expect(notOnPath.exitCode).toBe(2);
     expect(notOnPath.stderr).toContain('no-such-program-xyz: command not found');
-    const scheme = await host(['spec', 'pypi:airbyte-source-faker']);
+    const scheme = await host(['spec', 'ftp:airbyte-source-faker']);
     expect(scheme.exitCode).toBe(2);
-    expect(scheme.stderr).toContain('unsupported connector reference "pypi:"');
+    expect(scheme.stderr).toContain('unsupported connector reference "ftp:"');
     for (const r of [noConnector, unknownOpt, missing, notOnPath]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
