@@ -245,6 +245,8 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       filesDir: s.files.dir,
       onControl: (cfg) => {
         const specSchema = toPlain((s.spec['spec'] as Record<string, LosslessValue>)['connectionSpecification'] ?? {});
+        // the manifest runner injects the manifest into its config: never write that back
+        if (isPlainObject(cfg) && !('__injected_declarative_manifest' in s.config.value)) delete cfg['__injected_declarative_manifest'];
         // fields a registry takes from the environment are never written into a file
         const fromEnv: string[] = [];
         if (s.ref.registry?.env && isPlainObject(cfg)) {

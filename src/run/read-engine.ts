@@ -162,6 +162,7 @@ export class ReadEngine {
   };
 
   private onMessage(msg: Record<string, LosslessValue>, buf: Buffer, s: number, e: number, lineNo: number): void {
+    // (msg may be replaced below by a normalised copy for validation)
     const type = msg['type'] as string;
     const known = ['RECORD', 'STATE', 'LOG', 'TRACE', 'CONTROL', 'SPEC', 'CATALOG', 'CONNECTION_STATUS', 'DESTINATION_CATALOG'];
     if (!known.includes(type)) {
@@ -173,6 +174,10 @@ export class ReadEngine {
       this.log.debug(`stdout line ${lineNo}: empty STATE ignored`);
       return;
     }
+    // Old protocol habits are accepted, as the fast path accepts them: a RECORD without
+    // emitted_at (only stream and data matter here), a STATE without type (LEGACY).
+    const rec = msg['record'];
+    if (type === 'RECORD' && isPlainObject(rec) && rec['emitted_at'] === undefined) msg = { ...msg, record: { ...rec, emitted_at: 0 } };
     const validate = getValidator('AirbyteMessage');
     if (!validate(toPlain(msg))) {
       const first = (validate.errors ?? [])[0] as { instancePath?: string; message?: string } | undefined;

@@ -94,6 +94,17 @@ describe('misbehaving connectors', () => {
     expect(lines(join(dir, 'out', 'items.jsonl'))).toHaveLength(2000);
   });
 
+  it('old protocol habits are accepted: no emitted_at, a float emitted_at, STATE without type', async () => {
+    const dir = tmp();
+    const r = await host(readArgs(dir, 'old-habits'));
+    expect(r.exitCode).toBe(0);
+    expect(jsonLines(join(dir, 'out', 'items.jsonl')).map((x) => x['id'])).toEqual([1, 2, 3]);
+    expect(r.stderr).not.toContain('ignored');
+    const state = readJson(join(dir, 'out', 'state.json'));
+    expect(state.kind).toBe('LEGACY');
+    expect(state.states[0].data).toEqual({ items: { cursor: 3 } });
+  });
+
   it('CONTROL writes the new config back: only the changed fields, atomically, mode kept', async () => {
     const dir = tmp();
     const cfgPath = join(dir, 'config.json');

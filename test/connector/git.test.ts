@@ -261,18 +261,21 @@ describe('git: end to end', () => {
     expect(msg['type']).toBe('SPEC');
   });
 
-  it('CLI: host spec git:file://...#main:sub', async () => {
+  it('CLI: host spec git:file://...#main:sub, then host connectors info shows provenance and licence', async () => {
     const cacheDir = tmp('ch-gitcache-');
-    // registers git: and docker: before the CLI runs (harmless once the CLI does it itself)
-    const preload = join(tmp('ch-preload-'), 'register.mjs');
-    writeFileSync(preload, `import { registerGitAndDockerReferenceKinds } from ${JSON.stringify(join(ROOT, 'dist', 'connector', 'register-git-docker.js'))};\nregisterGitAndDockerReferenceKinds();\n`);
-    const r = await execa(process.execPath, ['--import', preload, HOST, 'spec', `git:${url}#main:sub`], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', CONNECTOR_HOST_CACHE: cacheDir } });
-    expect(String(r.stderr)).not.toMatch(/unsupported connector reference/);
+    const r = await host(['spec', `git:${url}#main:sub`, '--cache-dir', cacheDir]);
     expect(r.exitCode).toBe(0);
-    expect(JSON.parse(String(r.stdout)).type).toBe('SPEC');
+    expect(JSON.parse(r.stdout).type).toBe('SPEC');
     expect(existsSync(join(gitRepoCacheDir(parseGitReference(url), { cacheDir }), commit2, 'provenance.json'))).toBe(true);
+    const info = await host(['connectors', 'info', `git:${url}#main:sub`, '--cache-dir', cacheDir]);
+    expect(info.exitCode).toBe(0);
+    const p = JSON.parse(info.stdout).provenance;
+    expect(p).toMatchObject({ kind: 'git', ref: 'main', commit: commit2, subdir: 'sub', license: { file: 'LICENSE', spdx: 'MIT' } });
+    const list = await host(['connectors', 'list', '--cache-dir', cacheDir]);
+    expect(list.stdout).toMatch(/: 1 installed/);
     // a refused reference: exit 2 and a message naming what was refused
     const bad = await host(['spec', 'git:ext::sh -c id#main']);
     expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('git reference refused');
   });
 });

@@ -83,3 +83,31 @@ describe('registry', () => {
     expect(r.stderr).not.toContain('tok-Secret-123');
   });
 });
+
+describe('host connectors', () => {
+  it('install, list, info and remove a pypi: connector named in the registry (cache reused)', async () => {
+    const dir = tmp();
+    const cache = join(dir, 'cache');
+    const reg = join(dir, 'reg.json');
+    writeFileSync(reg, JSON.stringify({ connectors: { moo: { ref: 'pypi:cowsay', version: '6.1', description: 'a tiny package with a console script' } } }));
+    const common = ['--registry', reg, '--cache-dir', cache];
+    const install = await host(['connectors', 'install', 'moo', ...common], { timeout: 180_000 });
+    expect(install.exitCode).toBe(0);
+    expect(install.stdout).toMatch(/installed pypi:cowsay==6\.1: .*python.* .*cowsay/);
+    const list = await host(['connectors', 'list', ...common]);
+    expect(list.stdout).toContain('moo');
+    expect(list.stdout).toMatch(/cache .*: 1 installed/);
+    expect(list.stdout).toMatch(/pypi:cowsay 6\.1/);
+    const info = JSON.parse((await host(['connectors', 'info', 'moo', ...common])).stdout);
+    expect(info.reference).toBe('pypi:cowsay==6.1');
+    expect(info.registry).toMatchObject({ name: 'moo', protocol: 'native', version: '6.1' });
+    expect(info.installed).toHaveLength(1);
+    const t0 = Date.now();
+    const again = await host(['connectors', 'install', 'moo', ...common]);
+    expect(again.exitCode).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000); // reused: no pip run
+    const rm = await host(['connectors', 'remove', 'moo', ...common]);
+    expect(rm.stdout).toContain('removed');
+    expect((await host(['connectors', 'list', ...common])).stdout).toMatch(/: 0 installed/);
+  }, 240_000);
+});
