@@ -11,7 +11,6 @@ import { RunFiles } from '../../dist/connector/process.js';
 
 const STANDIN = join(ROOT, 'fixtures', 'docker');
 const CONFIG = join(FIX, 'example', 'config.json');
-let preload: string;
 
 const calls = (dir: string) => lines(join(dir, 'argv.jsonl')).map((l) => JSON.parse(l) as { argv: string[]; mounts?: { source: string; target: string; mode: string; files: Record<string, string> }[] });
 
@@ -28,7 +27,7 @@ function withStandin<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 function cli(args: string[], dir: string) {
-  return execa(process.execPath, ['--import', preload, HOST, ...args], {
+  return execa(process.execPath, [HOST, ...args], {
     reject: false,
     stdin: 'ignore',
     env: { NO_COLOR: '1', PATH: `${STANDIN}${delimiter}${process.env['PATH']}`, DOCKER_STANDIN_DIR: dir },
@@ -37,8 +36,6 @@ function cli(args: string[], dir: string) {
 
 beforeAll(() => {
   registerGitAndDockerReferenceKinds();
-  preload = join(tmp('ch-preload-'), 'register.mjs');
-  writeFileSync(preload, `import { registerGitAndDockerReferenceKinds } from ${JSON.stringify(join(ROOT, 'dist', 'connector', 'register-git-docker.js'))};\nregisterGitAndDockerReferenceKinds();\n`);
 });
 
 describe('docker: image references', () => {
