@@ -37,6 +37,8 @@
 // waits for a password: GIT_TERMINAL_PROMPT=0, no askpass program, ssh in BatchMode (unless
 // you configured your own ssh command).
 
+import { parsePypiSpec, installPypi, pypiConnectorRef } from './pypi.js';
+import { parseNpmSpec, installNpm, npmConnectorRef } from './npm.js';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, relative, resolve as resolvePath, sep } from 'node:path';
@@ -416,17 +418,22 @@ function fileRef(path: string, display: string, name: string): ConnectorRef {
   return { display, name, command: interp, args: [path] };
 }
 
-// pypi.ts and npm.ts install packages by name from their registries only (their specs refuse
-// paths); installing a package from a checkout needs a path-based install there first.
-function packageRef(ep: { kind: 'python-package' | 'node-package'; dir: string }, g: GitReference): never {
-  const py = ep.kind === 'python-package';
-  throw new ConfigError(
-    `git reference ${displayGitReference(g)}: ${g.subdir || 'the repository root'} is ${py ? 'a Python package (pyproject.toml/setup.py)' : 'a Node package (package.json with "bin")'}; ` +
-      `installing a package from a git checkout is not supported yet (the ${py ? 'pypi:' : 'npm:'} installer takes registry names only). ` +
-      `Name an executable file instead (git:...#${g.ref}:${g.subdir ? `${g.subdir}/` : ''}FILE), or publish it and use ${py ? 'pypi:NAME' : 'npm:NAME'}`,
-    { path: ep.dir },
-    'CONNECTOR_NOT_FOUND',
-  );
+// A Python or Node package in the checkout is installed like a pypi:/npm: package, from the
+// checkout's folder, cached under the commit (the checkout never changes for a commit).
+async function packageRef(ep: { kind: 'python-package' | 'node-package'; dir: string }, g: GitReference, commit: string, display: string, opts: ResolveOptions): Promise<ConnectorRef> {
+  const cacheKey = `git-${commit.slice(0, 12)}${g.subdir ? `-${g.subdir.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}`;
+  if (ep.kind === 'python-package') {
+    const pyproject = join(ep.dir, 'pyproject.toml');
+    const text = existsSync(pyproject) ? readFileSync(pyproject, 'utf8') : '';
+    const m = /^\[project\][^[]*?^name\s*=\s*["']([^"']+)["']/ms.exec(text) ?? /^\[tool\.poetry\][^[]*?^name\s*=\s*["']([^"']+)["']/ms.exec(text);
+    if (!m) throw new ConfigError(`git reference ${display}: the Python package in ${g.subdir || 'the repository root'} has no name in pyproject.toml ([project] or [tool.poetry])`, { path: ep.dir }, 'CONNECTOR_NOT_FOUND');
+    const spec = parsePypiSpec(m[1]!, display);
+    return pypiConnectorRef(spec, await installPypi(spec, { ...opts, raw: display, from: ep.dir, cacheKey }), display);
+  }
+  const pkg = JSON.parse(readFileSync(join(ep.dir, 'package.json'), 'utf8')) as { name?: string };
+  if (!pkg.name) throw new ConfigError(`git reference ${display}: the Node package in ${g.subdir || 'the repository root'} has no name in package.json`, { path: ep.dir }, 'CONNECTOR_NOT_FOUND');
+  const spec = parseNpmSpec(pkg.name, display);
+  return npmConnectorRef(spec, await installNpm(spec, { ...opts, raw: display, from: ep.dir, cacheKey }), display);
 }
 
 export interface GitResolveResult {
@@ -517,7 +524,7 @@ export async function resolveGit(rest: string, opts: ResolveOptions = {}): Promi
 
   const display = displayGitReference(g);
   const name = basename(g.subdir || g.displayUrl.replace(/\.git$/, '')).replace(/\.[a-z]+$/, '') || 'connector';
-  const ref = ep.kind === 'file' ? fileRef(epPath, display, name) : packageRef(ep, g);
+  const ref = ep.kind === 'file' ? fileRef(epPath, display, name) : await packageRef(ep, g, commit, display, opts);
   log?.debug({ url: g.displayUrl, ref: g.ref, commit, fetched, entry_point: provenance.entry_point }, `git connector ${display} at ${commit}`);
   return { ref, provenance, fetched };
 }

@@ -64,12 +64,13 @@ function binsOf(pkg: { name?: string; bin?: string | Record<string, string> }, n
 }
 
 /** Install (or find) `npm:NAME[@VERSION]`. */
-export async function installNpm(spec: NpmSpec, opts: ResolveOptions & { raw?: string; npm?: string }): Promise<NpmInstall> {
+export async function installNpm(spec: NpmSpec, opts: ResolveOptions & { raw?: string; npm?: string; from?: string; cacheKey?: string }): Promise<NpmInstall> {
   const logger = opts.logger ?? silentLogger();
   const raw = opts.raw ?? `npm:${spec.name}${spec.version ? `@${spec.version}` : ''}`;
-  const dir = join(cacheRoot(opts), 'npm', safeSegment(spec.name.replace('/', '+')), safeSegment(spec.version ?? 'latest'));
+  // `from`: a package folder (a git checkout), installed as a copy (--install-links) under its own key
+  const dir = join(cacheRoot(opts), 'npm', safeSegment(spec.name.replace('/', '+')), safeSegment(opts.from ? (opts.cacheKey ?? 'local') : (spec.version ?? 'latest')));
   const pkgDirOf = (d: string) => join(d, 'node_modules', ...spec.name.split('/'));
-  const requirement = `${spec.name}@${spec.version ?? 'latest'}`;
+  const requirement = opts.from ?? `${spec.name}@${spec.version ?? 'latest'}`;
   const res = await ensureEntry<NpmMarker>(dir, {
     logger,
     what: raw,
@@ -79,7 +80,7 @@ export async function installNpm(spec: NpmSpec, opts: ResolveOptions & { raw?: s
       logger.info({ connector: raw, dir }, `installing ${requirement} from npm; this happens once`);
       const r = await runLogged(
         opts.npm ?? 'npm',
-        ['install', '--prefix', tmp, '--no-audit', '--no-fund', '--no-update-notifier', '--no-package-lock', '--', requirement],
+        ['install', '--prefix', tmp, '--no-audit', '--no-fund', '--no-update-notifier', '--no-package-lock', ...(opts.from ? ['--install-links'] : []), '--', requirement],
         { logger, tool: 'npm', env: { npm_config_update_notifier: 'false' } },
       );
       if (!r.ok) {
@@ -138,9 +139,8 @@ function isNodeScript(file: string): boolean {
 }
 
 /** The `npm:` resolver. */
-export async function resolveNpm(rest: string, raw: string, opts: ResolveOptions): Promise<ConnectorRef> {
-  const spec = parseNpmSpec(rest, raw);
-  const inst = await installNpm(spec, { ...opts, raw });
+/** The ConnectorRef of an installed package: its bin (a JavaScript bin runs with this Node). */
+export function npmConnectorRef(spec: NpmSpec, inst: NpmInstall, raw: string): ConnectorRef {
   const bin = chooseBin(spec.name, Object.keys(inst.marker.bins), raw);
   const file = resolve(inst.packageDir, inst.marker.bins[bin]!);
   const rel = relative(inst.packageDir, file);
@@ -151,4 +151,9 @@ export async function resolveNpm(rest: string, raw: string, opts: ResolveOptions
   return isNodeScript(file)
     ? { display: raw, name: bin, command: process.execPath, args: [file], env }
     : { display: raw, name: bin, command: file, args: [], env };
+}
+
+export async function resolveNpm(rest: string, raw: string, opts: ResolveOptions): Promise<ConnectorRef> {
+  const spec = parseNpmSpec(rest, raw);
+  return npmConnectorRef(spec, await installNpm(spec, { ...opts, raw }), raw);
 }

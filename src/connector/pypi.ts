@@ -166,13 +166,14 @@ print(json.dumps({"name": d.metadata["Name"], "version": d.version, "console_scr
 `;
 
 /** Install (or find) the venv of `pypi:NAME[==VERSION]`. */
-export async function installPypi(spec: PypiSpec, opts: ResolveOptions & { raw?: string }): Promise<PypiInstall> {
+export async function installPypi(spec: PypiSpec, opts: ResolveOptions & { raw?: string; from?: string; cacheKey?: string }): Promise<PypiInstall> {
   const logger = opts.logger ?? silentLogger();
   const raw = opts.raw ?? `pypi:${spec.name}${spec.version ? `==${spec.version}` : ''}`;
   const python = opts.python ?? 'python3';
   const info = await probePython(python);
-  const dir = join(cacheRoot(opts), 'pypi', safeSegment(spec.normalized), `${safeSegment(spec.version ?? 'latest')}-${safeSegment(info.tag)}`);
-  const requirement = spec.version ? `${spec.name}==${spec.version}` : spec.name;
+  // `from`: a package folder (a git checkout), cached under its own key (e.g. the commit)
+  const dir = join(cacheRoot(opts), 'pypi', safeSegment(spec.normalized), `${safeSegment(opts.from ? (opts.cacheKey ?? 'local') : (spec.version ?? 'latest'))}-${safeSegment(info.tag)}`);
+  const requirement = opts.from ?? (spec.version ? `${spec.name}==${spec.version}` : spec.name);
 
   const res = await ensureEntry<PypiMarker>(dir, {
     logger,
@@ -243,12 +244,16 @@ export function venvEnv(dir: string): Record<string, string> {
   return { VIRTUAL_ENV: dir, PATH: `${join(dir, 'bin')}${delimiter}${process.env['PATH'] ?? ''}` };
 }
 
-/** The `pypi:` resolver. */
-export async function resolvePypi(rest: string, raw: string, opts: ResolveOptions): Promise<ConnectorRef> {
-  const spec = parsePypiSpec(rest, raw);
-  const inst = await installPypi(spec, { ...opts, raw });
+/** The ConnectorRef of an installed package: the venv's python running its console script. */
+export function pypiConnectorRef(spec: PypiSpec, inst: PypiInstall, raw: string): ConnectorRef {
   const script = chooseScript(spec.name, Object.keys(inst.marker.console_scripts), raw);
   const file = join(inst.dir, 'bin', script);
   if (!existsSync(file)) throw new ConfigError(`${raw}: the console script ${script} is missing from ${join(inst.dir, 'bin')}; remove ${inst.dir} to reinstall`, {}, 'CONNECTOR_NOT_FOUND');
   return { display: raw, name: script, command: inst.python, args: [file], env: venvEnv(inst.dir) };
+}
+
+/** The `pypi:` resolver. */
+export async function resolvePypi(rest: string, raw: string, opts: ResolveOptions): Promise<ConnectorRef> {
+  const spec = parsePypiSpec(rest, raw);
+  return pypiConnectorRef(spec, await installPypi(spec, { ...opts, raw }), raw);
 }

@@ -57,7 +57,17 @@ beforeAll(async () => {
   chmodSync(join(src, 'apache', 'main.mjs'), 0o644); // not executable: run with node
   writeFileSync(join(src, 'apache', 'LICENSE.txt'), APACHE_SHORT);
   mkdirSync(join(src, 'pkg'));
-  writeFileSync(join(src, 'pkg', 'pyproject.toml'), '[project]\nname = "source-x"\nversion = "0.1.0"\n');
+  writeFileSync(
+    join(src, 'pkg', 'pyproject.toml'),
+    '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n[project]\nname = "source-x"\nversion = "0.1.0"\n\n[project.scripts]\nsource-x = "source_x:main"\n\n[tool.setuptools]\npy-modules = ["source_x"]\n',
+  );
+  writeFileSync(
+    join(src, 'pkg', 'source_x.py'),
+    'import json\n\ndef main():\n    print(json.dumps({"type": "SPEC", "spec": {"connectionSpecification": {"type": "object", "properties": {}}}}))\n',
+  );
+  mkdirSync(join(src, 'npkg'));
+  writeFileSync(join(src, 'npkg', 'package.json'), JSON.stringify({ name: 'source-y', version: '0.1.0', bin: { 'source-y': 'bin.mjs' } }));
+  writeFileSync(join(src, 'npkg', 'bin.mjs'), '#!/usr/bin/env node\nconsole.log(JSON.stringify({ type: "SPEC", spec: { connectionSpecification: { type: "object" } } }));\n');
   mkdirSync(join(src, 'two'));
   for (const n of ['a', 'b']) {
     writeFileSync(join(src, 'two', n), '#!/bin/sh\n');
@@ -122,7 +132,17 @@ describe('git: resolution', () => {
     const mjs = await resolveGit(`${url}#main:apache`, { cacheDir });
     expect(mjs.ref.command).toBe(process.execPath);
     expect(mjs.ref.args[0]!.endsWith('/apache/main.mjs')).toBe(true);
-    await expect(resolveGit(`${url}#main:pkg`, { cacheDir })).rejects.toThrow(/Python package .*not supported yet/);
+    // a Python package in the checkout is installed into a virtualenv keyed by the commit
+    const pkg = await resolveGit(`${url}#main:pkg`, { cacheDir });
+    expect(pkg.ref.name).toBe('source-x');
+    expect(pkg.ref.args[0]).toMatch(/pypi\/source-x\/git-[0-9a-f]{12}-pkg-cpython-\d+\/bin\/source-x$/);
+    const out = await execa(pkg.ref.command, [...pkg.ref.args, 'spec'], { env: pkg.ref.env });
+    expect(JSON.parse(String(out.stdout)).type).toBe('SPEC');
+    // and a Node package with a bin, installed as a copy
+    const npkg = await resolveGit(`${url}#main:npkg`, { cacheDir });
+    expect(npkg.ref.name).toBe('source-y');
+    const nout = await execa(npkg.ref.command, [...npkg.ref.args, 'spec'], { env: npkg.ref.env });
+    expect(JSON.parse(String(nout.stdout)).type).toBe('SPEC');
     await expect(resolveGit(`${url}#main:two`, { cacheDir })).rejects.toThrow(/found 2 executables: a, b/);
     await expect(resolveGit(`${url}#main:nope`, { cacheDir })).rejects.toThrow(/no "nope"/);
     await expect(resolveGit(`${url}#no-such-branch:sub`, { cacheDir })).rejects.toThrow(/no branch or tag "no-such-branch"/);
