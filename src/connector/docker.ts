@@ -28,6 +28,7 @@
 // The docker program: $CONNECTOR_HOST_DOCKER (e.g. `podman`), else `docker` on PATH.
 
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -153,6 +154,10 @@ export function dockerConnector(image: string, raw = `docker:${image}`, _opts: R
       const name = current;
       if (!name) return;
       await execa(docker, ['kill', name], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', timeout: 30_000 });
+    },
+    onStopSync() {
+      // the host is exiting at once (a second Ctrl-C): no time for async work
+      if (current) spawnSync(docker, ['kill', current], { stdio: 'ignore', timeout: 10_000 });
     },
   };
   return ref;

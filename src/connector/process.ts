@@ -42,7 +42,15 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const p of live) p.killGroup('SIGKILL');
+    for (const p of live) {
+      if (p.hasExited) continue;
+      try {
+        p.ref.onStopSync?.();
+      } catch {
+        /* exiting anyway */
+      }
+      p.killGroup('SIGKILL');
+    }
   });
 }
 

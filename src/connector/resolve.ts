@@ -23,6 +23,8 @@ export interface ConnectorRef {
   prepareArgs?: ((args: string[], filesDir: string | undefined) => string[]) | undefined;
   /** Called when the host stops the connector (Docker: stop the container, not only the client). */
   onStop?: (() => Promise<void>) | undefined;
+  /** The same, synchronously, for when the host exits at once (a second Ctrl-C). */
+  onStopSync?: (() => void) | undefined;
   /** Set when the connector was named through a registry file. */
   registry?: RegistryEntry | undefined;
 }
