@@ -5,6 +5,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import { tmp } from '../helpers.js';
 import { resolveConnector } from '../../dist/connector/resolve.js';
 import { registerBuiltinReferenceKinds } from '../../dist/connector/register-builtins.js';
@@ -134,6 +135,30 @@ describe('pypi:cowsay', () => {
     expect(r.installed).toBe(false);
     await expect(resolveConnector('pypi:cowsay==6.1', { ...opts, python: '/no/such/python3' })).rejects.toThrow(/cannot run the Python interpreter "\/no\/such\/python3".*--python/);
   }, 60_000);
+});
+
+// Another Python beside the default one (the polyglot machines have several); skipped where there is none.
+const runs = (p: string) => {
+  try {
+    execFileSync(p, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const otherPython = ['python3.12', 'python3.10'].find(runs);
+
+describe('a Python per connector', () => {
+  it.skipIf(!otherPython)('another interpreter gets its own venv, and the connector runs on it', async () => {
+    const cache = tmp('ch-pycache-');
+    const a = await installPypi(parsePypiSpec('cowsay==6.1'), { cacheDir: cache, python: 'python3' });
+    const b = await installPypi(parsePypiSpec('cowsay==6.1'), { cacheDir: cache, python: otherPython! });
+    expect(b.dir).not.toBe(a.dir);
+    expect(b.marker.python.split('.').slice(0, 2).join('.')).not.toBe(a.marker.python.split('.').slice(0, 2).join('.'));
+    const ref = await resolveConnector('pypi:cowsay==6.1', { cacheDir: cache, python: otherPython! });
+    const out = await execa(ref.command, ['-c', 'import sys; print(sys.version_info[:2])'], { env: ref.env });
+    expect(String(out.stdout)).toBe(`(${b.marker.python.split('.').slice(0, 2).join(', ')})`);
+  }, 180_000);
 });
 
 describe('failed installs', () => {
