@@ -10,7 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseDocument, isMap, isSeq, isScalar, isAlias, type Document, type Node as YamlNode, type Tags } from 'yaml';
+import { parseDocument, isMap, isSeq, isScalar, isAlias, type Document, type Tags } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { parseLossless, isPlainObject, LosslessNumber, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
 

@@ -40,11 +40,11 @@
 import { parsePypiSpec, installPypi, pypiConnectorRef } from './pypi.js';
 import { parseNpmSpec, installNpm, npmConnectorRef } from './npm.js';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { cacheRoot, ensureEntry, lockEntry, readMarker, safeSegment, type CacheMarker } from './cache.js';
-import { type ConnectorRef, type ResolveOptions } from './resolve.js';
+import { fileConnector, isExecutableFile, INTERPRETERS, type ConnectorRef, type ResolveOptions } from './resolve.js';
 import { isLicenceFileName, spdxFromText } from './spdx.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -356,17 +356,6 @@ function isDir(p: string): boolean {
   }
 }
 
-function isExecutableFile(p: string): boolean {
-  try {
-    if (!statSync(p).isFile()) return false;
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const INTERPRETERS: Record<string, string> = { '.py': 'python3', '.mjs': process.execPath, '.cjs': process.execPath, '.js': process.execPath, '.sh': 'sh' };
 const CONVENTION = ['connector', 'main', 'main.py', 'main.mjs', 'index.mjs', 'main.js', 'index.js', 'main.sh'];
 
 type EntryPoint = { kind: 'file'; path: string } | { kind: 'python-package' | 'node-package'; dir: string };
@@ -411,12 +400,6 @@ function insideOrRefuse(root: string, p: string, g: GitReference): string {
   return real;
 }
 
-function fileRef(path: string, display: string, name: string): ConnectorRef {
-  if (isExecutableFile(path)) return { display, name, command: path, args: [] };
-  const interp = INTERPRETERS[extname(path)];
-  if (!interp) throw new ConfigError(`connector ${display}: ${basename(path)} is not executable and has no known interpreter (.py, .mjs, .js, .sh)`, {}, 'CONNECTOR_NOT_FOUND');
-  return { display, name, command: interp, args: [path] };
-}
 
 // A Python or Node package in the checkout is installed like a pypi:/npm: package, from the
 // checkout's folder, cached under the commit (the checkout never changes for a commit).
@@ -524,7 +507,7 @@ export async function resolveGit(rest: string, opts: ResolveOptions = {}): Promi
 
   const display = displayGitReference(g);
   const name = basename(g.subdir || g.displayUrl.replace(/\.git$/, '')).replace(/\.[a-z]+$/, '') || 'connector';
-  const ref = ep.kind === 'file' ? fileRef(epPath, display, name) : await packageRef(ep, g, commit, display, opts);
+  const ref = ep.kind === 'file' ? fileConnector(epPath, display, name) : await packageRef(ep, g, commit, display, opts);
   log?.debug({ url: g.displayUrl, ref: g.ref, commit, fetched, entry_point: provenance.entry_point }, `git connector ${display} at ${commit}`);
   return { ref, provenance, fetched };
 }

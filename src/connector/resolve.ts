@@ -48,13 +48,32 @@ export function registerReferenceKind(scheme: string, resolver: ReferenceResolve
   REFERENCE_KINDS.set(scheme, resolver);
 }
 
-const INTERPRETERS: Record<string, string[]> = {
-  '.mjs': [process.execPath],
-  '.cjs': [process.execPath],
-  '.js': [process.execPath],
-  '.py': ['python3'],
-  '.sh': ['sh'],
+/** The interpreter for a script that is not executable, by its extension. */
+export const INTERPRETERS: Readonly<Record<string, string>> = {
+  '.mjs': process.execPath,
+  '.cjs': process.execPath,
+  '.js': process.execPath,
+  '.py': 'python3',
+  '.sh': 'sh',
 };
+
+export function isExecutableFile(p: string): boolean {
+  try {
+    if (!statSync(p).isFile()) return false;
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Run a file: itself when executable, else with the interpreter its extension names. */
+export function fileConnector(abs: string, display: string, name = basename(abs).replace(/\.[a-z]+$/, '')): ConnectorRef {
+  if (isExecutableFile(abs)) return { display, name, command: abs, args: [] };
+  const interp = INTERPRETERS[extname(abs)];
+  if (!interp) throw new ConfigError(`connector ${display} is not executable and has no known interpreter (.py, .mjs, .js, .sh): chmod +x it, or use -- <interpreter> ${display}`, { file: display }, 'CONNECTOR_NOT_FOUND');
+  return { display, name, command: interp, args: [abs] };
+}
 
 function fromPath(p: string): ConnectorRef {
   const abs = resolvePath(p);
@@ -65,16 +84,7 @@ function fromPath(p: string): ConnectorRef {
     throw new ConfigError(`connector not found: ${p} (no such file; to run a program on PATH use: -- ${p} [args...])`, { file: p }, 'CONNECTOR_NOT_FOUND');
   }
   if (!st.isFile()) throw new ConfigError(`connector ${p} is not a file`, { file: p }, 'CONNECTOR_NOT_FOUND');
-  const name = basename(abs).replace(/\.[a-z]+$/, '');
-  try {
-    accessSync(abs, constants.X_OK);
-    return { display: p, name, command: abs, args: [] };
-  } catch {
-    // not executable: run it with the interpreter its extension names
-    const interp = INTERPRETERS[extname(abs)];
-    if (!interp) throw new ConfigError(`connector ${p} is not executable (chmod +x it, or use: -- <interpreter> ${p})`, { file: p }, 'CONNECTOR_NOT_FOUND');
-    return { display: p, name, command: interp[0]!, args: [...interp.slice(1), abs] };
-  }
+  return fileConnector(abs, p);
 }
 
 /** Resolve a reference string, or an argv (the `-- program args` form). */
