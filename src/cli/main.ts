@@ -130,10 +130,12 @@ export async function main(argv: string[]): Promise<number> {
           .option('state', { type: 'string', describe: 'state file (default DIR/state.json with --out)' })
           .option('out', { type: 'string', describe: 'output directory: DIR/<stream>.jsonl, manifest.json, state.json' })
           .option('validate', { choices: ['off', 'warn', 'fail'], default: DEFAULTS.validate, describe: "check records against their stream's json_schema" })
+          .option('format', { choices: ['airbyte', 'singer'], default: 'airbyte', describe: 'stdout format without --out: Airbyte RECORD/STATE, or Singer SCHEMA/RECORD/STATE for `| target-x`' })
           .option('heartbeat-timeout', { type: 'number', default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' })
           .option('commit-interval', { type: 'number', default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' })
           .example('$0 read ./source.py --config config.json --out ./out', 'records to ./out/<stream>.jsonl, state to ./out/state.json')
           .example('$0 read ./source.py --config config.json --streams users | head', 'NDJSON on stdout')
+          .example('$0 read ./source.py --config config.json --format singer | target-jsonl', 'into a Singer target')
           .example('$0 read --config c.json --out ./out -- python3 my_source.py', 'a connector run by an interpreter'),
       async (a) => {
         const r = await readWith(connectorOf(a), {
@@ -144,6 +146,7 @@ export async function main(argv: string[]): Promise<number> {
           stateFile: a.state,
           out: a.out,
           validate: a.validate as ValidateMode,
+          format: a.format as 'airbyte' | 'singer',
           heartbeatMs: a['heartbeat-timeout'] * 1000,
           commitIntervalMs: a['commit-interval'] * 1000,
         });

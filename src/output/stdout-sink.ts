@@ -1,22 +1,54 @@
 // Without --out: RECORD and STATE lines go to stdout as NDJSON, so the host
 // pipes. Written with writeSync on fd 1 in batches; a closed pipe (EPIPE) ends
 // the run quietly and no state beyond what was written is committed.
+//
+// --format singer writes Singer messages instead, for `host read ... | target-x`:
+// SCHEMA before a stream's first record, RECORD {"stream","record": <data bytes>},
+// and STATE {"value": the whole cumulative state keyed by stream}, the last
+// line winning (Meltano merges state by replacing it), with a final STATE after
+// the last RECORD.
 
 import { writeSync } from 'node:fs';
 import type { ReadSink, SinkResult } from '../run/sink.js';
 import type { RunStream, StateMessage } from '../run/streams.js';
 import { StateMerger, writeStateFile, type StoredState } from '../state/state.js';
 import { StateError } from '../errors.js';
+import { stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
 
 const BATCH = 256 * 1024;
 const NL = 0x0a;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const SINGER_SUFFIX = Buffer.from('}');
 
 export interface StdoutSinkOptions {
   fd?: number;
   stateFile?: string | undefined;
   stored: StoredState;
   commitIntervalMs: number;
+  format?: 'airbyte' | 'singer' | undefined;
+}
+
+/** A Singer stream name for a (namespace, name): `namespace-name`, as tap-postgres names its streams. */
+export function singerStreamName(name: string, namespace: string | undefined | null): string {
+  return namespace ? `${namespace}-${name}` : name;
+}
+
+/** Protocol state as one Singer state value: keyed by stream (GLOBAL: plus `__shared_state`; LEGACY: the blob). */
+export function singerStateValue(snap: { kind: string | null; states: Record<string, LosslessValue>[] }): LosslessValue {
+  const out: Record<string, LosslessValue> = {};
+  const key = (d: LosslessValue | undefined) => (isPlainObject(d) ? singerStreamName(String(d['name']), d['namespace'] as string | undefined) : '');
+  if (snap.kind === 'LEGACY') return (snap.states[0]?.['data'] ?? {}) as LosslessValue;
+  for (const m of snap.states) {
+    if (snap.kind === 'STREAM') {
+      const st = m['stream'] as Record<string, LosslessValue>;
+      out[key(st['stream_descriptor'])] = st['stream_state'] ?? null;
+    } else if (snap.kind === 'GLOBAL') {
+      const g = m['global'] as Record<string, LosslessValue>;
+      if (g['shared_state'] !== undefined) out['__shared_state'] = g['shared_state'];
+      for (const ss of (g['stream_states'] as Record<string, LosslessValue>[] | undefined) ?? []) out[key(ss['stream_descriptor'])] = ss['stream_state'] ?? null;
+    }
+  }
+  return out;
 }
 
 export class StdoutSink implements ReadSink {
@@ -32,6 +64,9 @@ export class StdoutSink implements ReadSink {
   private lastCommitAt = 0;
   private committedAny = false;
   closed = false;
+  // --format singer: each stream's RECORD prefix (its SCHEMA is written before the first one)
+  private readonly singerPrefix = new Map<RunStream, Buffer>();
+  private recordsSinceState = false;
 
   constructor(opts: StdoutSinkOptions) {
     this.fd = opts.fd ?? 1;
@@ -39,17 +74,31 @@ export class StdoutSink implements ReadSink {
     this.merger = new StateMerger(opts.stored);
   }
 
-  private put(src: Uint8Array, s: number, e: number): void {
+  /** Write prefix + src[s, e) + suffix + newline. */
+  private put(src: Uint8Array, s: number, e: number, prefix?: Uint8Array, suffix?: Uint8Array): void {
     if (this.closed) return;
-    const n = e - s;
+    const n = e - s + (prefix?.length ?? 0) + (suffix?.length ?? 0);
     if (this.pos + n + 1 > this.buf.length) {
       this.flush();
       if (this.closed) return;
       if (n + 1 > this.buf.length) this.buf = Buffer.allocUnsafe(n + 1);
     }
+    if (prefix) {
+      this.buf.set(prefix, this.pos);
+      this.pos += prefix.length;
+    }
     this.buf.set(src.subarray(s, e), this.pos);
-    this.pos += n;
+    this.pos += e - s;
+    if (suffix) {
+      this.buf.set(suffix, this.pos);
+      this.pos += suffix.length;
+    }
     this.buf[this.pos++] = NL;
+  }
+
+  private putText(text: string): void {
+    const b = Buffer.from(text);
+    this.put(b, 0, b.length);
   }
 
   private flush(): void {
@@ -75,13 +124,37 @@ export class StdoutSink implements ReadSink {
     this.pos = 0;
   }
 
-  record(_s: RunStream, _d: Uint8Array, _ds: number, _de: number, line: Uint8Array, ls: number, le: number): void {
-    this.put(line, ls, le);
+  record(stream: RunStream, data: Uint8Array, ds: number, de: number, line: Uint8Array, ls: number, le: number): void {
+    if (this.opts.format !== 'singer') {
+      this.put(line, ls, le);
+      return;
+    }
+    let prefix = this.singerPrefix.get(stream);
+    if (!prefix) {
+      const name = singerStreamName(stream.name, stream.namespace);
+      const c = stream.configured;
+      const keys = (c.primary_key ?? (c.stream['source_defined_primary_key'] as string[][] | undefined) ?? []).map((p) => p[0]!);
+      const schema: Record<string, unknown> = { type: 'SCHEMA', stream: name, schema: c.stream.json_schema ?? {}, key_properties: keys };
+      if (c.sync_mode === 'incremental' && c.cursor_field?.length) schema['bookmark_properties'] = [c.cursor_field[0]];
+      this.putText(stringifyLossless(schema));
+      prefix = Buffer.from(`{"type":"RECORD","stream":${JSON.stringify(name)},"record":`);
+      this.singerPrefix.set(stream, prefix);
+    }
+    this.put(data, ds, de, prefix, SINGER_SUFFIX);
+    this.recordsSinceState = true;
+  }
+
+  private singerState(): void {
+    this.putText(stringifyLossless({ type: 'STATE', value: singerStateValue(this.merger.snapshot()) }));
+    this.recordsSinceState = false;
   }
 
   state(msg: StateMessage, line: Uint8Array, ls: number, le: number): void {
-    this.put(line, ls, le);
-    if (!this.merger.apply(msg) || !this.opts.stateFile || this.closed) return;
+    const applied = this.merger.apply(msg);
+    if (this.opts.format === 'singer') {
+      if (applied) this.singerState();
+    } else this.put(line, ls, le);
+    if (!applied || !this.opts.stateFile || this.closed) return;
     this.mark = { end: this.pos, snap: this.merger.snapshot() };
     if (Date.now() - this.lastCommitAt >= this.opts.commitIntervalMs) this.commit();
   }
@@ -106,6 +179,8 @@ export class StdoutSink implements ReadSink {
   finish(ok: boolean): SinkResult {
     // On failure, the latest state is still safe to keep: its records were written before it.
     void ok;
+    // Singer: a final STATE after the last RECORD, so the target sees the latest state last
+    if (this.opts.format === 'singer' && this.recordsSinceState && this.merger.snapshot().states.length > 0 && !this.closed) this.singerState();
     this.commit();
     return { stateFile: this.opts.stateFile, stateCommitted: this.committedAny, output: 'stdout' };
   }

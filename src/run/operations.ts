@@ -184,6 +184,8 @@ export interface ReadOptions extends ConfigInput, CommonOptions {
   /** The embedded output directory. Without it, records and states go to stdout (CLI). */
   out?: string | undefined;
   validate?: ValidateMode | undefined;
+  /** Without `out`: the messages on stdout, Airbyte (default) or Singer (SCHEMA/RECORD/STATE). */
+  format?: 'airbyte' | 'singer' | undefined;
   heartbeatMs?: number | undefined;
   commitIntervalMs?: number | undefined;
   /** Called after each CONTROL write-back with the changed field names. */
@@ -212,6 +214,7 @@ async function resolveCatalog(s: Session, o: ReadOptions): Promise<ConfiguredStr
  */
 export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSink?: (ctx: { stored: StoredState; streams: StreamTable; stateFile: string | undefined; masker: Masker }) => ReadSink): Promise<ReadResult> {
   const logger = o.logger ?? silentLogger();
+  if (o.format === 'singer' && o.out) throw new UsageError('--format singer is for stdout; --out writes the data files');
   const s = await openSession(connector, o, o);
   let lock: { release(): void } | undefined;
   try {
@@ -226,7 +229,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       ? makeSink({ stored, streams, stateFile, masker: s.masker })
       : o.out
         ? new DirSink({ dir: o.out, stateFile: stateFile!, stored, streams: streams.list, logger, commitIntervalMs })
-        : new StdoutSink({ stateFile, stored, commitIntervalMs });
+        : new StdoutSink({ stateFile, stored, commitIntervalMs, format: o.format });
     const args = ['read', '--config', s.configPath, '--catalog', s.files.write('catalog.json', JSON.stringify({ streams: configured }))];
     const stateText = stateForConnector(stored);
     if (stateText !== undefined) args.push('--state', s.files.write('state.json', stateText));
