@@ -2,12 +2,12 @@
 
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRegistry, registryConfig, type RegistryEntry } from '../connector/registry.js';
+import { loadRegistry, type RegistryEntry } from '../connector/registry.js';
 import { resolveConnector, type ResolveOptions } from '../connector/resolve.js';
 import { cacheRoot, readMarker, safeSegment, type CacheMarker } from '../connector/cache.js';
 import { parsePypiSpec } from '../connector/pypi.js';
 import { parseNpmSpec } from '../connector/npm.js';
-import { readGitProvenance, listGitProvenance, parseGitReference, gitRepoCacheDir } from '../connector/git.js';
+import { readGitProvenance, parseGitReference, gitRepoCacheDir } from '../connector/git.js';
 import { UsageError } from '../errors.js';
 
 export interface CacheEntry {
@@ -97,12 +97,12 @@ export async function connectorsCommand(action: string, what: string | undefined
         protocol: entry.protocol,
         version: entry.version,
         python: entry.python,
+        // field names only: default values may hold secrets
         default_config_fields: Object.keys(entry.config ?? {}),
         // names of variables only: their values may be secrets
         fields_from_environment: entry.env ?? {},
         description: entry.description,
       };
-      void registryConfig; // (config values are not shown: defaults may hold secrets)
     }
     info['installed'] = cacheDirsOf(ref, opts).flatMap((d) => {
       const m = readMarker(d);
@@ -132,5 +132,3 @@ export async function connectorsCommand(action: string, what: string | undefined
   }
   throw new UsageError(`unknown action "${action}": list, info, install or remove`);
 }
-
-export { listGitProvenance };
