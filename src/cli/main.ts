@@ -32,6 +32,7 @@ interface Common {
   'cache-dir'?: string;
   python?: string;
   registry?: string;
+  protocol?: 'native' | 'singer';
   config?: string | string[];
 }
 
@@ -51,7 +52,8 @@ function commonOptions(y: Argv): Argv<Common> {
     .option('max-line-bytes', { type: 'number', default: DEFAULTS.maxLineBytes, describe: 'longest stdout line accepted from the connector' })
     .option('cache-dir', { type: 'string', describe: 'where pypi:, npm: and git: connectors are installed (default $CONNECTOR_HOST_CACHE or ~/.cache/connector-host)' })
     .option('python', { type: 'string', describe: 'Python interpreter for pypi: connectors (e.g. python3.11)' })
-    .option('registry', { type: 'string', describe: 'registry file of named connectors (default $CONNECTOR_HOST_REGISTRY, ./connectors.yaml, ~/.config/connector-host/registry.yaml)' }) as unknown as Argv<Common>;
+    .option('registry', { type: 'string', describe: 'registry file of named connectors (default $CONNECTOR_HOST_REGISTRY, ./connectors.yaml, ~/.config/connector-host/registry.yaml)' })
+    .option('protocol', { choices: ['native', 'singer'], describe: 'singer: the connector is a Singer tap, run through the Singer-tap shim' }) as unknown as Argv<Common>;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -77,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     killGraceMs: a['kill-grace'] * 1000,
     maxLineBytes: a['max-line-bytes'],
     signal: controller.signal,
-    resolve: { cacheDir: a['cache-dir'], python: a.python, registry: a.registry },
+    resolve: { cacheDir: a['cache-dir'], python: a.python, registry: a.registry, protocol: a.protocol },
   });
   const print = (msg: unknown) => process.stdout.write(stringifyLossless(msg) + '\n');
   let code = EXIT.OK as number;

@@ -37,6 +37,8 @@ export interface ResolveOptions {
   logger?: import('../log/logger.js').Logger | undefined;
   /** A registry file (default: see registryPath). */
   registry?: string | undefined;
+  /** `singer`: the connector is a Singer tap, run through the Singer-tap shim. */
+  protocol?: 'native' | 'singer' | undefined;
 }
 
 export type ReferenceResolver = (rest: string, raw: string, opts: ResolveOptions) => Promise<ConnectorRef>;
@@ -87,8 +89,15 @@ function fromPath(p: string): ConnectorRef {
   return fileConnector(abs, p);
 }
 
-/** Resolve a reference string, or an argv (the `-- program args` form). */
+/** Resolve a reference string, or an argv (the `-- program args` form); `protocol: singer` wraps it in the Singer-tap shim. */
 export async function resolveConnector(ref: string | readonly string[], opts: ResolveOptions = {}): Promise<ConnectorRef> {
+  const r = await resolveBare(ref, opts);
+  if (opts.protocol !== 'singer' || r.display.startsWith('singer:')) return r;
+  const { singerTapConnector } = await import('../shims/singer-tap.js');
+  return singerTapConnector(r);
+}
+
+async function resolveBare(ref: string | readonly string[], opts: ResolveOptions): Promise<ConnectorRef> {
   if (Array.isArray(ref)) {
     if (ref.length === 0) throw new UsageError('no connector given after --');
     const [cmd, ...args] = ref as string[];
@@ -110,8 +119,7 @@ export async function resolveConnector(ref: string | readonly string[], opts: Re
     const reg = loadRegistry(opts.registry);
     const entry = reg.entries.get(s);
     if (entry) {
-      if (entry.protocol === 'singer') throw new UsageError(`connector "${s}" is a Singer connector; Singer taps and targets need the Singer shim, which this version does not have yet`);
-      const inner = await resolveConnector(entry.ref, { ...opts, python: entry.python ?? opts.python });
+      const inner = await resolveConnector(entry.ref, { ...opts, python: entry.python ?? opts.python, protocol: entry.protocol });
       return { ...inner, display: `${s} (${inner.display})`, name: s, registry: entry };
     }
     if (reg.file) throw new ConfigError(`connector not found: "${s}" is neither a file nor a connector in the registry ${reg.file} (it has: ${[...reg.entries.keys()].join(', ') || 'none'})`, {}, 'CONNECTOR_NOT_FOUND');

@@ -23,8 +23,8 @@ function registry(dir: string): string {
       `    ref: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(FIX, 'misbehaving', 'control.mjs'))}]`,
       '    env:',
       '      refresh_token: ROTATING_TOKEN',
-      '  tap-thing:',
-      '    ref: pypi:tap-thing==1.0.0',
+      '  tap-good:',
+      `    ref: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(FIX, 'singer', 'tap-good.mjs'))}]`,
       '    protocol: singer',
       '',
     ].join('\n'),
@@ -56,16 +56,16 @@ describe('registry', () => {
     expect(missing.stderr).toContain('takes config field api_key from the environment variable EXAMPLE_API_KEY, which is not set');
   });
 
-  it('an unknown name lists the registry; a Singer entry says the shim is missing', async () => {
+  it('an unknown name lists the registry; a Singer entry runs through the Singer-tap shim', async () => {
     const dir = tmp();
     const reg = registry(dir);
     const r = await host(['spec', 'nope', '--registry', reg]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('is neither a file nor a connector in the registry');
-    expect(r.stderr).toContain('example, rotating, tap-thing');
-    const singer = await host(['spec', 'tap-thing', '--registry', reg]);
-    expect(singer.exitCode).toBe(2);
-    expect(singer.stderr).toContain('Singer connector');
+    expect(r.stderr).toContain('example, rotating, tap-good');
+    const singer = await host(['discover', 'tap-good', '--registry', reg, '--config', writeJson(dir, 'tc.json', { api_key: 'k' })]);
+    expect(singer.exitCode).toBe(0);
+    expect(JSON.parse(singer.stdout).catalog.streams.map((x: any) => x.name).sort()).toEqual(['events', 'users']);
   });
 
   it('CONTROL never writes a field the registry takes from the environment', async () => {

@@ -1,0 +1,535 @@
+// The Singer-tap shim: runs a Singer tap and speaks the Airbyte protocol (v0 envelope) on stdout,
+// so the host runs any Singer tap like a protocol source. Used as a library (singerTapConnector)
+// and by the standalone executable shims/singer-tap.mjs, which calls runSingerTapShim.
+//
+//   node shims/singer-tap.mjs --tap-json '{"command":"tap-x","args":[],"env":{}}' spec|check|discover|read
+//        [--config F] [--catalog F] [--state F] [--check-timeout S]
+
+import { execa } from 'execa';
+import { createInterface } from 'node:readline';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGunzip } from 'node:zlib';
+import type { ConnectorRef } from '../connector/resolve.js';
+import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
+import { skipWs, skipString, skipValue } from '../json/scan.js';
+
+/** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
+export const SINGER_TAP_SHIM = resolve(import.meta.dirname, '..', '..', 'shims', 'singer-tap.mjs');
+
+export interface TapSpec {
+  command: string;
+  args?: string[];
+  env?: Record<string, string>;
+  /** Overrides the capabilities of `--about` (e.g. ['catalog'] or ['properties']). */
+  capabilities?: string[];
+}
+
+/** A ConnectorRef that runs `inner` (a Singer tap) through the shim, as a protocol source. */
+export function singerTapConnector(inner: ConnectorRef, opts: { capabilities?: string[] } = {}): ConnectorRef {
+  const tap: TapSpec = { command: inner.command, args: inner.args };
+  if (inner.env) tap.env = inner.env;
+  if (opts.capabilities) tap.capabilities = opts.capabilities;
+  return {
+    display: `singer:${inner.display}`,
+    name: inner.name,
+    command: process.execPath,
+    args: [SINGER_TAP_SHIM, '--tap-json', JSON.stringify(tap)],
+    env: inner.env,
+    onStop: inner.onStop,
+    onStopSync: inner.onStopSync,
+    registry: inner.registry,
+  };
+}
+
+// ---------------------------------------------------------------- output
+
+type Json = any;
+
+async function emit(obj: Json): Promise<void> {
+  await writeLine(JSON.stringify(obj));
+}
+
+function writeLine(line: string): Promise<void> | void {
+  if (!process.stdout.write(line + '\n')) return new Promise((r) => process.stdout.once('drain', () => r()));
+}
+
+function log(level: string, message: string): Promise<void> | void {
+  return emit({ type: 'LOG', log: { level, message } });
+}
+
+function traceError(message: string, failureType: 'system_error' | 'config_error', stderrTail: string[] = []): Promise<void> {
+  return emit({
+    type: 'TRACE',
+    trace: {
+      type: 'ERROR',
+      emitted_at: Date.now(),
+      error: { message, internal_message: stderrTail.join('\n') || undefined, stack_trace: stderrTail.join('\n') || undefined, failure_type: failureType },
+    },
+  });
+}
+
+// ---------------------------------------------------------------- tap process
+
+const TAIL = 20;
+
+function tapEnv(tap: TapSpec): NodeJS.ProcessEnv {
+  return { ...process.env, ...(tap.env ?? {}) };
+}
+
+/** Run the tap to completion, collecting stdout; stderr forwarded and its tail kept. */
+async function runCollect(tap: TapSpec, extra: string[], timeoutMs: number): Promise<{ exitCode: number | undefined; stdout: string; tail: string[]; failed: boolean; error?: string }> {
+  const tail: string[] = [];
+  const sub = execa(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), extendEnv: false, stdin: 'ignore', reject: false, buffer: { stdout: true, stderr: false }, stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGTERM', forceKillAfterDelay: 5000 });
+  forwardStderr(sub.stderr, tail);
+  const r = await sub;
+  return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), tail, failed: r.failed, error: r.failed ? r.shortMessage : undefined };
+}
+
+function forwardStderr(stream: NodeJS.ReadableStream | null | undefined, tail: string[]): void {
+  if (!stream) return;
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (l) => {
+    process.stderr.write(l + '\n');
+    tail.push(l);
+    if (tail.length > TAIL) tail.shift();
+  });
+}
+
+// ---------------------------------------------------------------- --about and spec
+
+export interface About {
+  name?: string;
+  capabilities?: string[];
+  settings?: Json;
+}
+
+export async function tapAbout(tap: TapSpec): Promise<About | null> {
+  let r;
+  try {
+    r = await runCollect(tap, ['--about', '--format', 'json'], 30_000);
+  } catch {
+    return null;
+  }
+  if (r.exitCode !== 0) return null;
+  try {
+    const v = JSON.parse(r.stdout.trim());
+    return isPlainObject(v) ? (v as About) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Settings (a JSON Schema) → connectionSpecification: `secret`/`writeOnly` fields get airbyte_secret. */
+export function settingsToSpec(settings: Json): Json {
+  const schema = settings && typeof settings === 'object' ? structuredClone(settings) : { type: 'object', properties: {} };
+  const walk = (s: Json): void => {
+    if (!s || typeof s !== 'object') return;
+    if (Array.isArray(s)) return s.forEach(walk);
+    if (s.secret === true || s.writeOnly === true) s.airbyte_secret = true;
+    for (const k of ['properties', 'patternProperties', 'definitions', '$defs']) if (isPlainObject(s[k])) Object.values(s[k]).forEach(walk);
+    for (const k of ['items', 'additionalProperties', 'anyOf', 'oneOf', 'allOf']) if (s[k] && typeof s[k] === 'object') walk(s[k]);
+  };
+  walk(schema);
+  if (!schema.type) schema.type = 'object';
+  return schema;
+}
+
+async function doSpec(tap: TapSpec): Promise<number> {
+  const about = await tapAbout(tap);
+  let spec: Json;
+  if (about?.settings) spec = settingsToSpec(about.settings);
+  else {
+    spec = { type: 'object', additionalProperties: true, properties: {} };
+    await log('WARN', `the Singer tap ${tap.command} has no --about --format json: its config is not described (any object is accepted)`);
+  }
+  await emit({ type: 'SPEC', spec: { connectionSpecification: spec } });
+  return 0;
+}
+
+// ---------------------------------------------------------------- discover
+
+/** One multi-line JSON document, or JSON lines (the last object with `streams`). */
+export function parseSingerCatalog(text: string): Json {
+  try {
+    const v = JSON.parse(text);
+    if (isPlainObject(v) && Array.isArray((v as Json).streams)) return v;
+  } catch {
+    /* JSON lines */
+  }
+  let found: Json;
+  for (const l of text.split('\n')) {
+    const t = l.trim();
+    if (!t.startsWith('{')) continue;
+    try {
+      const v = JSON.parse(t);
+      if (isPlainObject(v) && Array.isArray((v as Json).streams)) found = v;
+    } catch {
+      /* not JSON */
+    }
+  }
+  if (!found) throw new Error('the tap printed no Singer catalog (a JSON object with "streams") on --discover');
+  return found;
+}
+
+function rootMeta(entry: Json): Json {
+  const m = (entry.metadata ?? []).find((x: Json) => Array.isArray(x?.breadcrumb) && x.breadcrumb.length === 0);
+  return m?.metadata ?? {};
+}
+
+export function singerStreamName(entry: Json): string {
+  return String(entry.tap_stream_id ?? entry.stream);
+}
+
+/** A Singer catalog entry → an AirbyteStream (the entry itself kept as singer_catalog_entry). */
+export function singerEntryToStream(entry: Json): Json {
+  const meta = rootMeta(entry);
+  const keys: string[] = meta['table-key-properties'] ?? entry.key_properties ?? [];
+  const validKeys: string[] = meta['valid-replication-keys'] ?? [];
+  const forced = typeof meta['forced-replication-method'] === 'string' ? meta['forced-replication-method'].toUpperCase() : undefined;
+  const incremental = forced === 'FULL_TABLE' ? false : forced === 'INCREMENTAL' || forced === 'LOG_BASED' || validKeys.length > 0;
+  const s: Json = { name: singerStreamName(entry), json_schema: entry.schema ?? { type: 'object' }, supported_sync_modes: incremental ? ['full_refresh', 'incremental'] : ['full_refresh'] };
+  if (meta['schema-name']) s.namespace = String(meta['schema-name']);
+  if (incremental && validKeys.length > 0 && forced !== 'LOG_BASED') s.default_cursor_field = [validKeys[0]];
+  if (forced === 'LOG_BASED' || (forced === 'INCREMENTAL' && validKeys.length === 1)) s.source_defined_cursor = true;
+  if (keys.length) s.source_defined_primary_key = keys.map((k) => [k]);
+  s.singer_catalog_entry = entry;
+  return s;
+}
+
+async function discoverSinger(tap: TapSpec, config: string, timeoutMs = 300_000): Promise<{ catalog?: Json; tail: string[]; error?: string }> {
+  const r = await runCollect(tap, ['--config', config, '--discover'], timeoutMs);
+  if (r.exitCode !== 0) return { tail: r.tail, error: r.error ?? `discovery exited with ${r.exitCode}` };
+  try {
+    return { catalog: parseSingerCatalog(r.stdout), tail: r.tail };
+  } catch (e) {
+    return { tail: r.tail, error: (e as Error).message };
+  }
+}
+
+async function doDiscover(tap: TapSpec, config: string): Promise<number> {
+  const d = await discoverSinger(tap, config);
+  if (!d.catalog) {
+    await traceError(`Singer discovery failed: ${d.error}`, 'system_error', d.tail);
+    return 1;
+  }
+  await emit({ type: 'CATALOG', catalog: { streams: d.catalog.streams.map(singerEntryToStream) } });
+  return 0;
+}
+
+// ---------------------------------------------------------------- configured catalog → Singer catalog
+
+function findMeta(entry: Json, breadcrumb: string[]): Json {
+  entry.metadata ??= [];
+  let m = entry.metadata.find((x: Json) => Array.isArray(x?.breadcrumb) && x.breadcrumb.length === breadcrumb.length && x.breadcrumb.every((b: string, i: number) => b === breadcrumb[i]));
+  if (!m) {
+    m = { breadcrumb, metadata: {} };
+    entry.metadata.push(m);
+  }
+  m.metadata ??= {};
+  return m.metadata;
+}
+
+/** Mark one Singer entry selected (or not) for a configured stream. */
+export function selectEntry(original: Json, configured: Json | undefined, legacySelected = false): Json {
+  const entry = structuredClone(original);
+  const root = findMeta(entry, []);
+  root.selected = !!configured;
+  if (legacySelected && entry.schema) entry.schema.selected = !!configured;
+  const props: Record<string, Json> = entry.schema?.properties ?? {};
+  const wanted = configured?.stream?.json_schema?.properties;
+  for (const f of Object.keys(props)) {
+    const fm = findMeta(entry, ['properties', f]);
+    if (!configured) continue;
+    if (fm.inclusion === 'unsupported') fm.selected = false;
+    else if (fm.inclusion === 'automatic') fm.selected = true;
+    else fm.selected = isPlainObject(wanted) ? f in wanted : true;
+  }
+  if (configured) {
+    const forced = typeof root['forced-replication-method'] === 'string' ? root['forced-replication-method'].toUpperCase() : undefined;
+    if (configured.sync_mode === 'incremental') {
+      root['replication-method'] = forced === 'LOG_BASED' ? 'LOG_BASED' : 'INCREMENTAL';
+      const cursor = configured.cursor_field?.[0] ?? configured.stream?.default_cursor_field?.[0] ?? root['valid-replication-keys']?.[0];
+      if (cursor && root['replication-method'] === 'INCREMENTAL') root['replication-key'] = cursor;
+    } else {
+      root['replication-method'] = 'FULL_TABLE';
+      delete root['replication-key'];
+    }
+  }
+  return entry;
+}
+
+// ---------------------------------------------------------------- reading
+
+/** The exact bytes of a top-level key's value in a JSON object line, or undefined. */
+export function rawField(line: string, key: string): string | undefined {
+  const b = Buffer.from(line, 'utf8');
+  const end = b.length;
+  let i = skipWs(b, 0, end);
+  if (b[i] !== 0x7b) return undefined;
+  i = skipWs(b, i + 1, end);
+  if (b[i] === 0x7d) return undefined;
+  for (;;) {
+    if (b[i] !== 0x22) return undefined;
+    const ke = skipString(b, i, end);
+    if (ke < 0) return undefined;
+    const k = JSON.parse(b.toString('utf8', i, ke)) as string;
+    i = skipWs(b, ke, end);
+    if (b[i] !== 0x3a) return undefined;
+    i = skipWs(b, i + 1, end);
+    const vs = i;
+    i = skipValue(b, i, end);
+    if (i < 0) return undefined;
+    if (k === key) return b.toString('utf8', vs, i);
+    i = skipWs(b, i, end);
+    if (b[i] !== 0x2c) return undefined;
+    i = skipWs(b, i + 1, end);
+  }
+}
+
+interface StreamTarget {
+  name: string;
+  namespace?: string;
+}
+
+function recordLine(t: StreamTarget, data: string): string {
+  return `{"type":"RECORD","record":{"stream":${JSON.stringify(t.name)},${t.namespace ? `"namespace":${JSON.stringify(t.namespace)},` : ''}"data":${data},"emitted_at":${Date.now()}}}`;
+}
+
+async function streamBatchFile(url: string, gzip: boolean, t: StreamTarget): Promise<number> {
+  const path = fileURLToPath(url);
+  let input: NodeJS.ReadableStream = createReadStream(path);
+  if (gzip || path.endsWith('.gz')) input = input.pipe(createGunzip());
+  let n = 0;
+  for await (const l of createInterface({ input, crlfDelay: Infinity })) {
+    if (!l.trim()) continue;
+    await writeLine(recordLine(t, l.trim()));
+    n++;
+  }
+  return n;
+}
+
+interface SyncOutcome {
+  exitCode: number | undefined;
+  tail: string[];
+  sawData: boolean;
+  error?: string;
+  failureType?: 'system_error' | 'config_error';
+  stoppedEarly?: boolean;
+  firstStream?: string;
+}
+
+/**
+ * Run a sync. `onlyProbe`: stop (SIGTERM the tap) at the first RECORD or BATCH without emitting
+ * anything — the check.
+ */
+async function runSync(tap: TapSpec, extra: string[], targets: Map<string, StreamTarget>, opts: { probe?: boolean; timeoutMs?: number } = {}): Promise<SyncOutcome> {
+  const tail: string[] = [];
+  const sub = execa(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), extendEnv: false, stdin: 'ignore', reject: false, buffer: false, stdout: 'pipe', stderr: 'pipe', killSignal: 'SIGTERM', forceKillAfterDelay: 5000 });
+  forwardStderr(sub.stderr, tail);
+  const out: SyncOutcome = { exitCode: undefined, tail, sawData: false };
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.timeoutMs) timer = setTimeout(() => { out.stoppedEarly = false; out.error = `no RECORD within ${opts.timeoutMs! / 1000}s`; sub.kill('SIGTERM'); }, opts.timeoutMs);
+  const target = (stream: string): StreamTarget => targets.get(stream) ?? { name: stream };
+  try {
+    for await (const line of createInterface({ input: sub.stdout!, crlfDelay: Infinity })) {
+      if (!line.trim()) continue;
+      let msg: Json;
+      try {
+        msg = parseLossless(line);
+      } catch {
+        await log('WARN', `tap printed a line that is not JSON: ${line.slice(0, 200)}`);
+        continue;
+      }
+      if (!isPlainObject(msg)) continue;
+      const type = String(msg.type ?? '').toUpperCase();
+      if (type === 'SCHEMA') {
+        out.sawData = true;
+        continue;
+      }
+      if (type === 'RECORD') {
+        out.sawData = true;
+        out.firstStream ??= String(msg.stream);
+        if (opts.probe) {
+          out.stoppedEarly = true;
+          sub.kill('SIGTERM');
+          break;
+        }
+        const raw = rawField(line, 'record') ?? stringifyLossless(msg.record);
+        await writeLine(recordLine(target(String(msg.stream)), raw));
+      } else if (type === 'STATE') {
+        if (opts.probe) continue;
+        const raw = rawField(line, 'value') ?? stringifyLossless(msg.value);
+        await writeLine(`{"type":"STATE","state":{"type":"LEGACY","data":${raw}}}`);
+      } else if (type === 'BATCH') {
+        out.sawData = true;
+        out.firstStream ??= String(msg.stream);
+        if (opts.probe) {
+          out.stoppedEarly = true;
+          sub.kill('SIGTERM');
+          break;
+        }
+        const enc = (msg.encoding ?? {}) as Json;
+        if (enc.format && String(enc.format) !== 'jsonl') throw Object.assign(new Error(`BATCH encoding format ${enc.format} is not supported (only jsonl)`), { ft: 'config_error' });
+        for (const u of (msg.manifest ?? []) as LosslessValue[]) {
+          const url = String(u);
+          if (!url.startsWith('file://')) throw Object.assign(new Error(`BATCH file ${url}: only file:// URLs are supported`), { ft: 'config_error' });
+          await streamBatchFile(url, String(enc.compression ?? '') === 'gzip', target(String(msg.stream)));
+        }
+      } else if (type === 'ACTIVATE_VERSION') {
+        continue;
+      } else {
+        await log('DEBUG', `tap message of type ${type || '(none)'} ignored`);
+      }
+    }
+  } catch (e) {
+    out.error = (e as Error).message;
+    out.failureType = (e as { ft?: 'config_error' }).ft ?? 'system_error';
+    sub.kill('SIGTERM');
+  }
+  const r = await sub;
+  if (timer) clearTimeout(timer);
+  out.exitCode = r.exitCode;
+  if (!out.error && r.failed && !out.stoppedEarly) out.error = r.exitCode !== undefined ? `the Singer tap exited with code ${r.exitCode}` : r.shortMessage;
+  return out;
+}
+
+function capabilitiesOf(tap: TapSpec, about: About | null): string[] {
+  return tap.capabilities ?? about?.capabilities ?? [];
+}
+
+function tmpFile(name: string, content: string): { path: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'singer-shim-'));
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function doRead(tap: TapSpec, config: string, catalogFile: string, stateFile: string | undefined): Promise<number> {
+  const configured = JSON.parse(readFileSync(catalogFile, 'utf8')) as Json;
+  const cstreams: Json[] = configured.streams ?? [];
+  let entries: { entry: Json; configured?: Json }[];
+  if (cstreams.every((c) => isPlainObject(c.stream?.singer_catalog_entry))) {
+    entries = cstreams.map((c) => ({ entry: c.stream.singer_catalog_entry, configured: c }));
+  } else {
+    // The configured catalog lost the Singer entries: discover again.
+    const d = await discoverSinger(tap, config);
+    if (!d.catalog) {
+      await traceError(`Singer discovery (needed to build the tap's catalog) failed: ${d.error}`, 'system_error', d.tail);
+      return 1;
+    }
+    const key = (name: string, ns?: string) => `${ns ?? ''}\u0000${name}`;
+    const byKey = new Map(cstreams.map((c) => [key(c.stream.name, c.stream.namespace ?? undefined), c]));
+    entries = d.catalog.streams.map((e: Json) => {
+      const s = singerEntryToStream(e);
+      return { entry: e, configured: byKey.get(key(s.name, s.namespace)) };
+    });
+  }
+  const about = tap.capabilities ? null : await tapAbout(tap);
+  const caps = capabilitiesOf(tap, about);
+  const useCatalog = caps.includes('catalog');
+  const singerCatalog = { streams: entries.map((x) => selectEntry(x.entry, x.configured, !useCatalog)) };
+  const targets = new Map<string, StreamTarget>();
+  for (const x of entries) {
+    if (!x.configured) continue;
+    const t: StreamTarget = { name: x.configured.stream.name };
+    if (x.configured.stream.namespace) t.namespace = x.configured.stream.namespace;
+    for (const k of [x.entry.tap_stream_id, x.entry.stream, x.entry.table_name]) if (k !== undefined && !targets.has(String(k))) targets.set(String(k), t);
+  }
+  const cat = tmpFile('catalog.json', JSON.stringify(singerCatalog));
+  try {
+    const args = ['--config', config];
+    if (stateFile) args.push('--state', stateFile);
+    args.push(useCatalog ? '--catalog' : '--properties', cat.path);
+    const r = await runSync(tap, args, targets);
+    if (r.error) {
+      await traceError(`Singer tap failed: ${r.error}${r.tail.length ? ` — last stderr: ${r.tail.slice(-5).join(' | ')}` : ''}`, r.failureType ?? 'system_error', r.tail);
+      return 1;
+    }
+    if (targets.size > 0 && !r.sawData) {
+      await traceError(
+        `the Singer tap sent no SCHEMA or RECORD although ${targets.size} stream(s) were selected: it probably ignored the catalog passed as ${useCatalog ? '--catalog' : '--properties'}; ` +
+          `try the other flag (capabilities ${useCatalog ? "['properties']" : "['catalog']"})`,
+        'config_error',
+        r.tail,
+      );
+      return 1;
+    }
+    return 0;
+  } finally {
+    cat.cleanup();
+  }
+}
+
+async function doCheck(tap: TapSpec, config: string, timeoutMs: number): Promise<number> {
+  const status = (ok: boolean, message: string) => emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: ok ? 'SUCCEEDED' : 'FAILED', message } });
+  const tailText = (t: string[]) => (t.length ? `; last stderr lines:\n${t.slice(-10).join('\n')}` : '');
+  const d = await discoverSinger(tap, config);
+  if (!d.catalog) {
+    // Without a catalog no sync is possible: the discovery failure is the answer.
+    await status(false, `discovery failed (${d.error})${tailText(d.tail)}`);
+    return 0;
+  }
+  const about = tap.capabilities ? null : await tapAbout(tap);
+  const useCatalog = capabilitiesOf(tap, about).includes('catalog');
+  const streams = d.catalog.streams.map((e: Json) => selectEntry(e, { sync_mode: 'full_refresh', stream: {} }, !useCatalog));
+  if (streams.length === 0) {
+    await status(true, 'discovery succeeded (no streams, so no test sync)');
+    return 0;
+  }
+  const cat = tmpFile('catalog.json', JSON.stringify({ streams }));
+  try {
+    const r = await runSync(tap, ['--config', config, useCatalog ? '--catalog' : '--properties', cat.path], new Map(), { probe: true, timeoutMs });
+    if (r.stoppedEarly) await status(true, `test sync: the tap sent a record (stream ${r.firstStream}); stopped there`);
+    else if (r.error && r.exitCode !== undefined && r.exitCode !== 0 && !/no RECORD within/.test(r.error)) await status(false, `test sync failed: ${r.error}${tailText(r.tail)}`);
+    else if (r.error) await status(true, `discovery succeeded; the test sync sent no record within ${timeoutMs / 1000}s`);
+    else await status(true, 'test sync finished without records; discovery succeeded');
+    return 0;
+  } finally {
+    cat.cleanup();
+  }
+}
+
+// ---------------------------------------------------------------- entry point
+
+function usage(msg: string): number {
+  process.stderr.write(`singer-tap shim: ${msg}\nusage: singer-tap.mjs --tap-json '{"command":…,"args":[…],"env":{…}}' spec|check|discover|read [--config F] [--catalog F] [--state F] [--check-timeout S]\n`);
+  return 2;
+}
+
+/** The standalone shim: parse argv (without node and script), answer one protocol command, return the exit code. */
+export async function runSingerTapShim(argv: string[]): Promise<number> {
+  let tap: TapSpec | undefined;
+  let command: string | undefined;
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--tap-json') {
+      try {
+        tap = JSON.parse(argv[++i] ?? '') as TapSpec;
+      } catch {
+        return usage('--tap-json is not JSON');
+      }
+    } else if (a.startsWith('--')) flags[a.slice(2)] = argv[++i] ?? '';
+    else if (!command) command = a;
+    else return usage(`unexpected argument ${a}`);
+  }
+  if (!tap || typeof tap.command !== 'string') return usage('--tap-json {"command": …} is required');
+  const need = (f: string): string | undefined => flags[f];
+  switch (command) {
+    case 'spec':
+      return doSpec(tap);
+    case 'check':
+      if (!need('config')) return usage('check needs --config');
+      return doCheck(tap, need('config')!, Number(flags['check-timeout'] ?? 30) * 1000);
+    case 'discover':
+      if (!need('config')) return usage('discover needs --config');
+      return doDiscover(tap, need('config')!);
+    case 'read':
+      if (!need('config') || !need('catalog')) return usage('read needs --config and --catalog');
+      return doRead(tap, need('config')!, need('catalog')!, flags['state']);
+    default:
+      return usage(`unknown command ${command ?? '(none)'}`);
+  }
+}
