@@ -29,14 +29,14 @@ export interface StdoutSinkOptions {
 }
 
 /** A Singer stream name for a (namespace, name): `namespace-name`, as tap-postgres names its streams. */
-export function singerStreamName(name: string, namespace: string | undefined | null): string {
+export function singerStreamId(name: string, namespace: string | undefined | null): string {
   return namespace ? `${namespace}-${name}` : name;
 }
 
 /** Protocol state as one Singer state value: keyed by stream (GLOBAL: plus `__shared_state`; LEGACY: the blob). */
 export function singerStateValue(snap: { kind: string | null; states: Record<string, LosslessValue>[] }): LosslessValue {
   const out: Record<string, LosslessValue> = {};
-  const key = (d: LosslessValue | undefined) => (isPlainObject(d) ? singerStreamName(String(d['name']), d['namespace'] as string | undefined) : '');
+  const key = (d: LosslessValue | undefined) => (isPlainObject(d) ? singerStreamId(String(d['name']), d['namespace'] as string | undefined) : '');
   if (snap.kind === 'LEGACY') return (snap.states[0]?.['data'] ?? {}) as LosslessValue;
   for (const m of snap.states) {
     if (snap.kind === 'STREAM') {
@@ -131,7 +131,7 @@ export class StdoutSink implements ReadSink {
     }
     let prefix = this.singerPrefix.get(stream);
     if (!prefix) {
-      const name = singerStreamName(stream.name, stream.namespace);
+      const name = singerStreamId(stream.name, stream.namespace);
       const c = stream.configured;
       const keys = (c.primary_key ?? (c.stream['source_defined_primary_key'] as string[][] | undefined) ?? []).map((p) => p[0]!);
       const schema: Record<string, unknown> = { type: 'SCHEMA', stream: name, schema: c.stream.json_schema ?? {}, key_properties: keys };

@@ -333,6 +333,15 @@ async function runSync(tap: TapSpec, extra: string[], targets: Map<string, Strea
   if (opts.timeoutMs) timer = setTimeout(() => { out.stoppedEarly = false; out.error = `no RECORD within ${opts.timeoutMs! / 1000}s`; sub.kill('SIGTERM'); }, opts.timeoutMs);
   const target = (stream: string): StreamTarget => targets.get(stream) ?? { name: stream };
   try {
+    // data seen: a probe (check) stops the tap at the first RECORD or BATCH
+    const firstData = (stream: string): boolean => {
+      out.sawData = true;
+      out.firstStream ??= stream;
+      if (!opts.probe) return false;
+      out.stoppedEarly = true;
+      sub.kill('SIGTERM');
+      return true;
+    };
     for await (const line of createInterface({ input: sub.stdout!, crlfDelay: Infinity })) {
       if (!line.trim()) continue;
       let msg: Json;
@@ -349,13 +358,7 @@ async function runSync(tap: TapSpec, extra: string[], targets: Map<string, Strea
         continue;
       }
       if (type === 'RECORD') {
-        out.sawData = true;
-        out.firstStream ??= String(msg.stream);
-        if (opts.probe) {
-          out.stoppedEarly = true;
-          sub.kill('SIGTERM');
-          break;
-        }
+        if (firstData(String(msg.stream))) break;
         const raw = rawField(line, 'record') ?? stringifyLossless(msg.record);
         await writeLine(recordLine(target(String(msg.stream)), raw));
       } else if (type === 'STATE') {
@@ -363,13 +366,7 @@ async function runSync(tap: TapSpec, extra: string[], targets: Map<string, Strea
         const raw = rawField(line, 'value') ?? stringifyLossless(msg.value);
         await writeLine(`{"type":"STATE","state":{"type":"LEGACY","data":${raw}}}`);
       } else if (type === 'BATCH') {
-        out.sawData = true;
-        out.firstStream ??= String(msg.stream);
-        if (opts.probe) {
-          out.stoppedEarly = true;
-          sub.kill('SIGTERM');
-          break;
-        }
+        if (firstData(String(msg.stream))) break;
         const enc = (msg.encoding ?? {}) as Json;
         if (enc.format && String(enc.format) !== 'jsonl') throw Object.assign(new Error(`BATCH encoding format ${enc.format} is not supported (only jsonl)`), { ft: 'config_error' });
         for (const u of (msg.manifest ?? []) as LosslessValue[]) {
