@@ -122,3 +122,31 @@ describe('--protocol singer', () => {
     expect(readJson(join(d, 'a', 'state.json')).kind).toBe('LEGACY');
   });
 });
+
+describe('Singer-tap shim: BATCH and failures', () => {
+  it('BATCH file:// JSONL files (gzip or not) are streamed as records, bytes kept; another URL scheme is a clear error', async () => {
+    const d = tmp();
+    const tap = join(FIX, 'singer', 'tap-batch.mjs');
+    const r = await host(['read', '--config', writeJson(d, 'c.json', { batch_dir: d, rows: 3 }), '--out', join(d, 'out'), '--protocol', 'singer', '--', process.execPath, tap]);
+    expect(r.exitCode).toBe(0);
+    expect(lines(join(d, 'out', 'rows.jsonl'))).toEqual([1, 2, 3, 4, 5, 6].map((id) => `{"id":${id},"big":9007199254740993}`));
+    expect(readJson(join(d, 'out', 'state.json')).states[0].data).toEqual({ bookmarks: { rows: { id: 6 } } });
+    const bad = await host(['read', '--config', writeJson(d, 'b.json', { batch_dir: d, bad_url: true }), '--out', join(d, 'out2'), '--protocol', 'singer', '--', process.execPath, tap]);
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toContain('only file:// URLs are supported');
+  });
+
+  it('a tap that fails mid-sync: the run fails with its stderr, the state before the failure is kept, and the next run resumes from it', async () => {
+    const d = tmp();
+    const tap = join(FIX, 'singer', 'tap-fail-midway.mjs');
+    const run = () => host(['read', '--config', writeJson(d, 'c.json', {}), '--out', join(d, 'out'), '--protocol', 'singer', '--', process.execPath, tap]);
+    const first = await run();
+    expect(first.exitCode).toBe(3);
+    expect(first.stderr).toContain('connection reset by peer');
+    expect(jsonLines(join(d, 'out', 'items.jsonl')).map((x) => x['id'])).toEqual([1, 2, 3, 4, 5]);
+    expect(readJson(join(d, 'out', 'state.json')).states[0].data).toEqual({ bookmarks: { items: { id: 5 } } });
+    const second = await run();
+    expect(second.exitCode).toBe(3);
+    expect(jsonLines(join(d, 'out', 'items.jsonl')).map((x) => x['id'])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+});
