@@ -6,7 +6,7 @@
 import { chmodSync, realpathSync, statSync } from 'node:fs';
 import { isMap, isScalar, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { stringifyLossless, isPlainObject, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { setPath, getPath, stringifyLossless, isPlainObject, LosslessNumber, type LosslessValue } from '../json/lossless.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parseConfigFile, parseJsonText, readText, losslessToYaml, type ParsedConfigFile } from './formats.js';
 import { interpolateString, placeholderVariables, escapeLiteral } from './interpolate.js';
@@ -191,30 +191,6 @@ export function configChanges(before: unknown, after: unknown, path: string[] = 
   return sameJson(before, after) ? [] : [{ path, value: after as LosslessValue }];
 }
 
-function getPath(v: LosslessValue, path: readonly string[]): LosslessValue | undefined {
-  let cur: LosslessValue | undefined = v;
-  for (const k of path) {
-    if (!isPlainObject(cur) || !Object.hasOwn(cur, k)) return undefined;
-    cur = cur[k] as LosslessValue;
-  }
-  return cur;
-}
-
-function applyChange(target: Record<string, LosslessValue>, path: string[], value: LosslessValue | undefined): void {
-  let cur: Record<string, LosslessValue> = target;
-  for (let i = 0; i < path.length - 1; i++) {
-    const k = path[i]!;
-    if (!isPlainObject(cur[k])) {
-      if (value === undefined) return;
-      Object.defineProperty(cur, k, { value: {}, enumerable: true, writable: true, configurable: true });
-    }
-    cur = cur[k] as Record<string, LosslessValue>;
-  }
-  const last = path[path.length - 1]!;
-  if (value === undefined) delete cur[last];
-  else Object.defineProperty(cur, last, { value, enumerable: true, writable: true, configurable: true });
-}
-
 /** A literal value as it must be written into a file: every `${` escaped. */
 function escapeValue(v: LosslessValue): LosslessValue {
   if (typeof v === 'string') return escapeLiteral(v);
@@ -305,7 +281,7 @@ export function writeBackConfig(loaded: LoadedConfig, updated: LosslessValue, op
   const changes = configChanges(loaded.value, updated);
   if (changes.length === 0) return result([], [], []);
   if (fileList.length === 0) {
-    for (const c of changes) applyChange(loaded.value, c.path, c.value);
+    for (const c of changes) setPath(loaded.value, c.path, c.value);
     return result([], [], []);
   }
   // re-read every file: edits made since the start are kept, placeholders checked against what is there now
@@ -352,7 +328,7 @@ export function writeBackConfig(loaded: LoadedConfig, updated: LosslessValue, op
       for (const e of list) yamlSet(p.doc!, e.path, e.value);
       text = p.doc!.toString({ lineWidth: 0 });
     } else {
-      for (const e of list) applyChange(p.raw, e.path, e.value);
+      for (const e of list) setPath(p.raw, e.path, e.value);
       text = stringifyLossless(p.raw, p.indent) + '\n';
     }
     if (p.bom) text = '\ufeff' + text;
@@ -368,7 +344,7 @@ export function writeBackConfig(loaded: LoadedConfig, updated: LosslessValue, op
     files.push(p.file);
   }
   // the connector's config for the rest of the run, and provenance for what was written
-  for (const c of changes) applyChange(loaded.value, c.path, c.value);
+  for (const c of changes) setPath(loaded.value, c.path, c.value);
   if (loaded.sources) {
     for (const [i, list] of edits) {
       for (const e of list) {

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join, dirname, resolve as resolvePath, isAbsolute } from 'node:path';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../errors.js';
-import { parseLossless, isPlainObject, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { parseLossless, isPlainObject, setPath, LosslessNumber, type LosslessValue } from '../json/lossless.js';
 
 export interface RegistryEntry {
   name: string;
@@ -113,13 +113,7 @@ export function registryConfig(entry: RegistryEntry, env: NodeJS.ProcessEnv = pr
   for (const [field, variable] of Object.entries(entry.env ?? {})) {
     const value = env[variable];
     if (value === undefined) throw new ConfigError(`connector "${entry.name}" takes config field ${field} from the environment variable ${variable}, which is not set`);
-    let cur = out;
-    const path = field.split('.');
-    for (const p of path.slice(0, -1)) {
-      if (!isPlainObject(cur[p])) cur[p] = {};
-      cur = cur[p] as Record<string, LosslessValue>;
-    }
-    cur[path[path.length - 1]!] = value;
+    setPath(out, field.split('.'), value);
   }
   return out;
 }

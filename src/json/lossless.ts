@@ -216,3 +216,33 @@ export function toPlain(value: LosslessValue): unknown {
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof LosslessNumber);
 }
+
+/** The value at a path of object keys, or undefined (own properties only). */
+export function getPath(v: LosslessValue | undefined, path: readonly string[]): LosslessValue | undefined {
+  let cur: LosslessValue | undefined = v;
+  for (const k of path) {
+    if (!isPlainObject(cur) || !Object.hasOwn(cur, k)) return undefined;
+    cur = cur[k] as LosslessValue;
+  }
+  return cur;
+}
+
+/**
+ * Set (or, with undefined, delete) the value at a path, creating objects on the way. Keys are
+ * defined as own properties, so a key such as `__proto__` is data, not a prototype.
+ */
+export function setPath(target: Record<string, LosslessValue>, path: readonly string[], value: LosslessValue | undefined): void {
+  const own = (o: Record<string, LosslessValue>, k: string, v: LosslessValue) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  let cur: Record<string, LosslessValue> = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    if (!isPlainObject(cur[k])) {
+      if (value === undefined) return;
+      own(cur, k, {});
+    }
+    cur = cur[k] as Record<string, LosslessValue>;
+  }
+  const last = path[path.length - 1]!;
+  if (value === undefined) delete cur[last];
+  else own(cur, last, value);
+}

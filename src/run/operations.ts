@@ -8,7 +8,7 @@ import { resolveConnector, type ConnectorRef, type ResolveOptions } from '../con
 import { RunFiles } from '../connector/process.js';
 import { loadConfig, parseJsonFile, writeBackConfig, describeSkipped, environmentValues, type LoadedConfig } from '../config/config.js';
 import { registryConfig } from '../connector/registry.js';
-import { isPlainObject, stringifyLossless, toPlain, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, stringifyLossless, toPlain, getPath, setPath, type LosslessValue } from '../json/lossless.js';
 import { Masker, collectSecrets } from '../secrets/mask.js';
 import { ConfigError, UsageError, CheckFailedError, ProtocolError } from '../errors.js';
 import { compileSchema, getValidator, formatAjvErrors } from '../protocol/schemas.js';
@@ -73,22 +73,6 @@ interface Session {
   masker: Masker;
   files: RunFiles;
   configPath: string;
-}
-
-function getIn(v: LosslessValue, path: string[]): LosslessValue | undefined {
-  let cur: LosslessValue | undefined = v;
-  for (const p of path) cur = isPlainObject(cur) ? cur[p] : undefined;
-  return cur;
-}
-
-function setIn(v: Record<string, LosslessValue>, path: string[], value: LosslessValue | undefined): void {
-  let cur = v;
-  for (const p of path.slice(0, -1)) {
-    if (!isPlainObject(cur[p])) cur[p] = {};
-    cur = cur[p] as Record<string, LosslessValue>;
-  }
-  if (value === undefined) delete cur[path[path.length - 1]!];
-  else cur[path[path.length - 1]!] = value;
 }
 
 /** Deep merge: objects merge, everything else from `top` replaces `base`. */
@@ -255,8 +239,8 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
         if (s.ref.registry?.env && isPlainObject(cfg)) {
           for (const [field, variable] of Object.entries(s.ref.registry.env)) {
             const path = field.split('.');
-            if (stringifyLossless(getIn(cfg, path) ?? null) !== stringifyLossless(getIn(s.config.value, path) ?? null)) {
-              setIn(cfg, path, getIn(s.config.value, path));
+            if (stringifyLossless(getPath(cfg, path) ?? null) !== stringifyLossless(getPath(s.config.value, path) ?? null)) {
+              setPath(cfg, path, getPath(s.config.value, path));
               fromEnv.push(`${field} (from $${variable}, set in the registry)`);
             }
           }

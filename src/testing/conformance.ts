@@ -50,32 +50,32 @@ function schemaAjv(): Ajv {
   return (ajv ??= new Ajv({ strict: false, allErrors: true, validateFormats: false, addUsedSchema: false, multipleOfPrecision: 9 }));
 }
 
-/** Is this a valid JSON Schema (draft-07, or draft-04 idioms under the Singer profile)? Returns problems. */
-export function schemaProblems(schema: unknown, profile: Profile): string[] {
+/** The schema as ajv compiles it: draft-04 idioms rewritten under the Singer profile, a foreign $schema dropped. */
+function prepare(schema: unknown, profile: Profile): Record<string, unknown> | undefined {
   const s = profile === 'singer' ? fromDraft04(toPlain(schema as LosslessValue)) : toPlain(schema as LosslessValue);
-  if (!isPlainObject(s)) return ['the schema is not an object'];
-  const a = schemaAjv();
+  if (!isPlainObject(s)) return undefined;
   const copy = { ...s };
   if (typeof copy['$schema'] === 'string' && !copy['$schema'].includes('draft-07')) delete copy['$schema'];
-  if (!a.validateSchema(copy)) return (a.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'}: ${e.message}`);
-  try {
-    a.compile(copy);
-  } catch (e) {
-    return [(e as Error).message];
-  }
-  return [];
+  return copy;
 }
 
 /** A validator for a schema, or a string saying why it cannot be compiled. */
 export function compileFor(schema: unknown, profile: Profile): ReturnType<Ajv['compile']> | string {
-  const s = profile === 'singer' ? fromDraft04(toPlain(schema as LosslessValue)) : toPlain(schema as LosslessValue);
-  const copy = isPlainObject(s) ? { ...s } : {};
-  if (typeof copy['$schema'] === 'string' && !copy['$schema'].includes('draft-07')) delete copy['$schema'];
   try {
-    return schemaAjv().compile(copy);
+    return schemaAjv().compile(prepare(schema, profile) ?? {});
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** Is this a valid JSON Schema (draft-07, or draft-04 idioms under the Singer profile)? Returns problems. */
+export function schemaProblems(schema: unknown, profile: Profile): string[] {
+  const copy = prepare(schema, profile);
+  if (!copy) return ['the schema is not an object'];
+  const a = schemaAjv();
+  if (!a.validateSchema(copy)) return (a.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'}: ${e.message}`);
+  const v = compileFor(schema, profile);
+  return typeof v === 'string' ? [v] : [];
 }
 
 /** Property paths that look like secrets but are not annotated as secret. */

@@ -2,7 +2,7 @@
 // paths replaced, records ordered by stream and primary key. Numbers keep their
 // exact text (lossless), so an int64 compares digit for digit.
 
-import { isPlainObject, stringifyLossless, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, stringifyLossless, getPath, LosslessNumber, type LosslessValue } from '../json/lossless.js';
 
 export const MASKED = '<masked>';
 
@@ -54,14 +54,7 @@ export function maskField(v: LosslessValue, path: string[]): void {
   }
 }
 
-export function getPath(v: LosslessValue, path: string[]): LosslessValue | undefined {
-  let cur: LosslessValue | undefined = v;
-  for (const p of path) {
-    if (!isPlainObject(cur)) return undefined;
-    cur = cur[p];
-  }
-  return cur;
-}
+export { getPath };
 
 /** Order two cursor or key values: numbers numerically (exact for big ones), else as strings. */
 export function compareValues(a: LosslessValue | undefined, b: LosslessValue | undefined): number {

@@ -54,6 +54,10 @@ describe('closed stdout', () => {
     expect(r.exitCode).toBe(0);
     expect(String(r.stdout).split('\n')).toHaveLength(3);
     expect(String(r.stderr)).not.toMatch(/EPIPE|error/i);
+    // it stopped when head closed the pipe, long before the connector's 200,000 records
+    const read = Number(/read (\d+) records/.exec(String(r.stderr))?.[1]);
+    expect(read).toBeGreaterThanOrEqual(3);
+    expect(read).toBeLessThan(200000);
     // a state, if one was committed, is one whose line reached the pipe: never the end of the read
     if (existsSync(state)) {
       const cursor = streamState(state, 'items')?.cursor ?? 0;
