@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'CONNECTOR_ERROR'
   | 'CONNECTOR_CONFIG_ERROR'
   | 'CONNECTOR_NO_OUTPUT'
+  | 'DESTINATION_ERROR'
   | 'CHECK_FAILED'
   | 'CONNECTOR_TIMEOUT'
   | 'HEARTBEAT_TIMEOUT'
@@ -77,7 +78,7 @@ export class ConnectorError extends HostError {
   constructor(
     message: string,
     data?: ErrorData,
-    code: 'CONNECTOR_EXIT' | 'CONNECTOR_ERROR' | 'CONNECTOR_CONFIG_ERROR' | 'CONNECTOR_NO_OUTPUT' = 'CONNECTOR_EXIT',
+    code: 'CONNECTOR_EXIT' | 'CONNECTOR_ERROR' | 'CONNECTOR_CONFIG_ERROR' | 'CONNECTOR_NO_OUTPUT' | 'DESTINATION_ERROR' = 'CONNECTOR_EXIT',
   ) {
     super(code, code === 'CONNECTOR_CONFIG_ERROR' ? EXIT.USAGE : EXIT.CONNECTOR_FAILED, message, data);
     this.name = 'ConnectorError';

@@ -82,6 +82,27 @@ export async function main(argv: string[]): Promise<number> {
     resolve: { cacheDir: a['cache-dir'], python: a.python, registry: a.registry, protocol: a.protocol },
   });
   const print = (msg: unknown) => process.stdout.write(stringifyLossless(msg) + '\n');
+  const readOptions = (y: Argv) =>
+    commonOptions(y)
+      .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
+      .option('catalog', { type: 'string', describe: 'configured catalog file; without it, discover and select all streams' })
+      .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
+      .option('state', { type: 'string', describe: 'state file (default DIR/state.json with --out)' })
+      .option('out', { type: 'string', describe: 'output directory: DIR/<stream>.jsonl, manifest.json, state.json' })
+      .option('validate', { choices: ['off', 'warn', 'fail'], default: DEFAULTS.validate, describe: "check records against their stream's json_schema" })
+      .option('heartbeat-timeout', { type: 'number', default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' })
+      .option('commit-interval', { type: 'number', default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' });
+  const readArgs = (a: Common & Record<string, unknown>) => ({
+    ...opts(a),
+    configFile: a.config,
+    catalogFile: a['catalog'] as string | undefined,
+    streams: parseStreamList(a['streams'] as string | undefined),
+    stateFile: a['state'] as string | undefined,
+    out: a['out'] as string | undefined,
+    validate: a['validate'] as ValidateMode,
+    heartbeatMs: (a['heartbeat-timeout'] as number) * 1000,
+    commitIntervalMs: (a['commit-interval'] as number) * 1000,
+  });
   let code = EXIT.OK as number;
 
   const cli = yargs(argv)
@@ -125,32 +146,40 @@ export async function main(argv: string[]): Promise<number> {
       'read [connector]',
       'read records: into --out DIR (JSONL per stream, exactly-once state), or as NDJSON on stdout',
       (y) =>
-        commonOptions(y)
-          .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
-          .option('catalog', { type: 'string', describe: 'configured catalog file; without it, discover and select all streams' })
-          .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
-          .option('state', { type: 'string', describe: 'state file (default DIR/state.json with --out)' })
-          .option('out', { type: 'string', describe: 'output directory: DIR/<stream>.jsonl, manifest.json, state.json' })
-          .option('validate', { choices: ['off', 'warn', 'fail'], default: DEFAULTS.validate, describe: "check records against their stream's json_schema" })
+        readOptions(y)
           .option('format', { choices: ['airbyte', 'singer'], default: 'airbyte', describe: 'stdout format without --out: Airbyte RECORD/STATE, or Singer SCHEMA/RECORD/STATE for `| target-x`' })
-          .option('heartbeat-timeout', { type: 'number', default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' })
-          .option('commit-interval', { type: 'number', default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' })
           .example('$0 read ./source.py --config config.json --out ./out', 'records to ./out/<stream>.jsonl, state to ./out/state.json')
           .example('$0 read ./source.py --config config.json --streams users | head', 'NDJSON on stdout')
           .example('$0 read ./source.py --config config.json --format singer | target-jsonl', 'into a Singer target')
           .example('$0 read --config c.json --out ./out -- python3 my_source.py', 'a connector run by an interpreter'),
       async (a) => {
-        const r = await readWith(connectorOf(a), {
-          ...opts(a),
-          configFile: a.config,
-          catalogFile: a.catalog,
-          streams: parseStreamList(a.streams),
-          stateFile: a.state,
-          out: a.out,
-          validate: a.validate as ValidateMode,
-          format: a.format as 'airbyte' | 'singer',
-          heartbeatMs: a['heartbeat-timeout'] * 1000,
-          commitIntervalMs: a['commit-interval'] * 1000,
+        const r = await readWith(connectorOf(a), { ...readArgs(a), format: a.format as 'airbyte' | 'singer' });
+        process.stderr.write(formatSummary(r));
+        if (r.error) throw r.error;
+      },
+    )
+    .command(
+      'run [connector]',
+      'a pipeline: read the source into a --destination (a protocol destination or, with --destination-protocol singer, a Singer target), committing the state it acknowledges; or into --out DIR',
+      (y) =>
+        readOptions(y)
+          .option('destination', { type: 'string', describe: 'the destination: a path, pypi:/npm:/git: reference or registry name' })
+          .option('destination-config', { type: 'string', describe: "the destination's config file; repeat it to layer files" })
+          .option('destination-arg', { type: 'string', describe: 'an argument for the destination program (repeat it for more); given before its command word' })
+          .option('destination-protocol', { choices: ['native', 'singer'], describe: 'singer: the destination is a Singer target, run through the Singer-target shim' })
+          .option('destination-sync-mode', { choices: ['append', 'overwrite', 'append_dedup'], describe: 'for every stream (default: overwrite for full refresh, append for incremental)' })
+          .example('$0 run ./source.py --config c.json --destination ./dest.py --destination-config d.json --state state.json', 'into a protocol destination')
+          .example('$0 run pypi:tap-jsonl --protocol singer --config tap.json --destination pypi:target-jsonl --destination-protocol singer --destination-config t.json --state state.json', 'a Singer tap into a Singer target')
+          .example('$0 run ./source.py --config c.json --out ./out', 'into the built-in JSONL output (the same as read --out)'),
+      async (a) => {
+        const { run } = await import('../run/pipeline.js');
+        const r = await run(connectorOf(a), {
+          ...readArgs(a),
+          destination: a.destination as string | undefined,
+          destinationConfigFile: a['destination-config'] as string | string[] | undefined,
+          destinationProtocol: a['destination-protocol'] as 'native' | 'singer' | undefined,
+          destinationArgs: a['destination-arg'] === undefined ? undefined : ([] as unknown[]).concat(a['destination-arg']).map(String),
+          destinationSyncMode: a['destination-sync-mode'] as 'append' | 'overwrite' | 'append_dedup' | undefined,
         });
         process.stderr.write(formatSummary(r));
         if (r.error) throw r.error;
@@ -204,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
         await connectorsCommand(a.action as string, a.connector as string | undefined, resolve, (line) => process.stdout.write(line + '\n'));
       },
     )
-    .demandCommand(1, 'name a command: spec, check, discover, read, test or connectors')
+    .demandCommand(1, 'name a command: spec, check, discover, read, run, test or connectors')
     .strict()
     .epilogue(EPILOGUE)
     .version(VERSION)

@@ -19,7 +19,10 @@ export function formatSummary(r: ReadResult): string {
   }
   const secs = (r.durationMs / 1000).toFixed(2);
   lines.push(`${r.ok ? 'read' : 'read FAILED after'} ${r.records} records in ${secs} s (${rate(r.records, r.durationMs)})${r.warnings ? `; ${r.warnings} stdout lines ignored` : ''}`);
-  if (r.sink.output && r.sink.output !== 'stdout') lines.push(`records in ${r.sink.output}`);
+  const acked = (r as { acknowledged?: number }).acknowledged;
+  if (acked !== undefined && r.sink.output && r.sink.output !== 'stdout' && (r as { destination?: string }).destination === r.sink.output) {
+    lines.push(`records sent to the destination ${r.sink.output}; ${acked} state${acked === 1 ? '' : 's'} acknowledged`);
+  } else if (r.sink.output && r.sink.output !== 'stdout') lines.push(`records in ${r.sink.output}`);
   if (r.stateFile) lines.push(r.sink.stateCommitted ? `state committed to ${r.stateFile}` : `state file ${r.stateFile} (no new state committed in this run)`);
   else lines.push('state not saved (no --state or --out)');
   return lines.join('\n') + '\n';

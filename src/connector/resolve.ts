@@ -39,6 +39,8 @@ export interface ResolveOptions {
   registry?: string | undefined;
   /** `singer`: the connector is a Singer tap, run through the Singer-tap shim. */
   protocol?: 'native' | 'singer' | undefined;
+  /** What the connector is for: a Singer source is a tap, a Singer destination a target (default source). */
+  role?: 'source' | 'destination' | undefined;
 }
 
 export type ReferenceResolver = (rest: string, raw: string, opts: ResolveOptions) => Promise<ConnectorRef>;
@@ -89,10 +91,17 @@ function fromPath(p: string): ConnectorRef {
   return fileConnector(abs, p);
 }
 
-/** Resolve a reference string, or an argv (the `-- program args` form); `protocol: singer` wraps it in the Singer-tap shim. */
+/**
+ * Resolve a reference string, or an argv (the `-- program args` form); `protocol: singer`
+ * wraps it in the Singer-tap shim (or, with `role: destination`, the Singer-target shim).
+ */
 export async function resolveConnector(ref: string | readonly string[], opts: ResolveOptions = {}): Promise<ConnectorRef> {
   const r = await resolveBare(ref, opts);
   if (opts.protocol !== 'singer' || r.display.startsWith('singer:')) return r;
+  if (opts.role === 'destination') {
+    const { singerTargetConnector } = await import('../shims/singer-target.js');
+    return singerTargetConnector(r);
+  }
   const { singerTapConnector } = await import('../shims/singer-tap.js');
   return singerTapConnector(r);
 }

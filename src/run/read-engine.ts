@@ -342,6 +342,7 @@ export class ReadEngine {
     let sink: SinkResult;
     try {
       sink = await o.sink.finish(ok || (o.sink.closed && !this.failure));
+      if (sink.error) error ??= sink.error;
     } catch (e) {
       if (!(e instanceof HostError)) throw e;
       error ??= e;

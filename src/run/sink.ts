@@ -26,4 +26,6 @@ export interface SinkResult {
   stateCommitted: boolean;
   /** The output location (directory or "stdout"). */
   output?: string | undefined;
+  /** The output failed (e.g. a destination exited non-zero) after what it acknowledged was committed. */
+  error?: import('../errors.js').HostError | undefined;
 }

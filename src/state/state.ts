@@ -27,6 +27,14 @@ export interface StoredState {
   states: Record<string, LosslessValue>[];
   files: Record<string, FileEntry>;
   committed_at?: string | undefined;
+  /** `host run` into a destination: the last sync id and each stream's generation. */
+  destination?: DestinationInfo | undefined;
+}
+
+export interface DestinationInfo {
+  sync_id: number;
+  /** Generation per stream (display name), bumped by each full refresh + overwrite. */
+  generations: Record<string, number>;
 }
 
 export const HOST_STATE_MARKER = 'connector_host_state';
@@ -96,7 +104,12 @@ export function readStateFile(file: string): StoredState | undefined {
       }
     }
     const kind = v['kind'] === 'STREAM' || v['kind'] === 'GLOBAL' || v['kind'] === 'LEGACY' ? v['kind'] : states[0] ? kindOf(states[0]) : null;
-    return { kind, states, files, committed_at: typeof v['committed_at'] === 'string' ? v['committed_at'] : undefined };
+    const d = v['destination'];
+    const destination =
+      isPlainObject(d) && typeof d['sync_id'] === 'number' && isPlainObject(d['generations'])
+        ? { sync_id: d['sync_id'], generations: Object.fromEntries(Object.entries(d['generations']).filter(([, g]) => typeof g === 'number')) as Record<string, number> }
+        : undefined;
+    return { kind, states, files, committed_at: typeof v['committed_at'] === 'string' ? v['committed_at'] : undefined, destination };
   }
   if (Array.isArray(v)) {
     // An Airbyte state array (what a connector receives with --state).
@@ -126,7 +139,7 @@ export function stateForConnector(s: StoredState): string | undefined {
 export function serialiseState(s: StoredState, committedAt: string): string {
   return (
     stringifyLossless(
-      { [HOST_STATE_MARKER]: 1, kind: s.kind, states: s.states, files: s.files, committed_at: committedAt },
+      { [HOST_STATE_MARKER]: 1, kind: s.kind, states: s.states, files: s.files, committed_at: committedAt, destination: s.destination },
       2,
     ) + '\n'
   );

@@ -1,0 +1,401 @@
+// `host run <source> --destination <destination>`: records flow from the source into a
+// destination's stdin (`write --config --catalog`), with backpressure; state is committed
+// only when the destination acknowledges it by echoing the STATE message, as the
+// protocol says a destination must once everything before it is persisted.
+//
+// Each STATE sent to the destination carries an `id` (as the Airbyte platform attaches one),
+// so an echo is matched exactly; an echo without the id is matched by content (the earliest
+// pending state with the same content, so an acknowledgement never covers more than it may).
+// The Singer-target shim does the same matching for targets that write bare state values.
+
+import type { Logger } from '../log/logger.js';
+import { silentLogger } from '../log/logger.js';
+import { LineFramer } from '../io/line-framer.js';
+import { parseLossless, stringifyLossless, isPlainObject, toPlain, type LosslessValue } from '../json/lossless.js';
+import { canonical } from '../testing/normalise.js';
+import type { Masker } from '../secrets/mask.js';
+import { collectSecrets } from '../secrets/mask.js';
+import { spawnConnector, assertStarted, RunFiles, type ConnectorProcess } from '../connector/process.js';
+import { resolveConnector, type ConnectorRef } from '../connector/resolve.js';
+import { loadConfig } from '../config/config.js';
+import { ConnectorError, UsageError, InterruptedError } from '../errors.js';
+import { pinoLevel } from '../log/logger.js';
+import { runSimpleCommand, type Message } from './simple-command.js';
+import { readWith, validateConfig, DEFAULTS, type ReadOptions, type ReadResult, type ConnectorInput } from './operations.js';
+import type { ReadSink, SinkResult } from './sink.js';
+import type { RunStream, StateMessage } from './streams.js';
+import { StateMerger, writeStateFile, type StoredState, type DestinationInfo } from '../state/state.js';
+
+export type DestinationSyncMode = 'append' | 'overwrite' | 'append_dedup';
+
+export interface RunOptions extends ReadOptions {
+  /** The destination: a path, a reference, a registry name, an argv, or a resolved ConnectorRef. */
+  destination?: ConnectorInput | undefined;
+  /** `singer`: the destination is a Singer target (run through the Singer-target shim). */
+  destinationProtocol?: 'native' | 'singer' | undefined;
+  /** The destination's config files (later ones win), or the config itself. */
+  destinationConfigFile?: string | string[] | undefined;
+  destinationConfig?: Record<string, unknown> | undefined;
+  /** Extra arguments for the destination program (before the command word; for a Singer target, its own arguments). */
+  destinationArgs?: string[] | undefined;
+  /** Default: overwrite for full refresh streams, append for incremental ones. */
+  destinationSyncMode?: DestinationSyncMode | undefined;
+}
+
+export interface RunResult extends ReadResult {
+  destination: string | undefined;
+  /** STATE messages the destination acknowledged. */
+  acknowledged: number;
+}
+
+const NL = 0x0a;
+const BATCH = 256 * 1024;
+
+interface Pending {
+  id: number;
+  key: string;
+  snap: ReturnType<StateMerger['snapshot']>;
+}
+
+export interface DestinationSinkOptions {
+  ref: ConnectorRef;
+  args: string[];
+  filesDir: string;
+  streams: RunStream[];
+  stateFile: string | undefined;
+  stored: StoredState;
+  destinationInfo: DestinationInfo;
+  logger: Logger;
+  masker: Masker;
+  killGraceMs: number;
+  commitIntervalMs: number;
+  signal?: AbortSignal | undefined;
+  maxLineBytes: number;
+}
+
+/** A ReadSink that feeds a destination process and commits the states it acknowledges. */
+export class DestinationSink implements ReadSink {
+  private readonly o: DestinationSinkOptions;
+  private readonly proc: ConnectorProcess;
+  private readonly log: Logger;
+  private buf = Buffer.allocUnsafe(BATCH);
+  private pos = 0;
+  private writable = true;
+  private inputClosed = false;
+  private exited = false;
+  private readonly stdoutDone: Promise<void>;
+  private readonly merger: StateMerger;
+  private readonly pending: Pending[] = [];
+  private nextId = 0;
+  private acked: ReturnType<StateMerger['snapshot']> | undefined;
+  private ackedUncommitted = false;
+  private lastCommitAt = 0;
+  private committedAny = false;
+  acknowledged = 0;
+  private traceError: string | undefined;
+  // the last message sent, for the error when the destination fails
+  private last: { buf: Uint8Array; s: number; e: number } | undefined;
+  private sentRecords = 0;
+
+  constructor(o: DestinationSinkOptions) {
+    this.o = o;
+    this.log = o.logger.child({ connector: o.ref.name });
+    this.merger = new StateMerger(o.stored);
+    this.proc = spawnConnector(o.ref, o.args, { logger: o.logger, masker: o.masker, killGraceMs: o.killGraceMs, filesDir: o.filesDir, stdin: true });
+    this.proc.stdin!.on('error', () => {
+      this.inputClosed = true;
+    });
+    void this.proc.wait().then(() => {
+      this.exited = true;
+    });
+    const framer = new LineFramer({
+      maxLineBytes: o.maxLineBytes,
+      overflow: 'truncate',
+      onLine: (b, s, e, lineNo) => this.onDestinationLine(b, s, e, lineNo),
+    });
+    this.stdoutDone = new Promise<void>((res) => {
+      this.proc.stdout.on('data', (c: Buffer) => framer.push(c));
+      this.proc.stdout.on('end', () => {
+        framer.end();
+        res();
+      });
+      this.proc.stdout.on('error', () => res());
+      this.proc.stdout.on('close', () => res());
+    });
+  }
+
+  get closed(): boolean {
+    return this.inputClosed || this.exited;
+  }
+
+  // ------------------------------------------------------------- destination output
+
+  private onDestinationLine(b: Buffer, s: number, e: number, lineNo: number): void {
+    if (e === s) return;
+    let m: LosslessValue;
+    try {
+      m = parseLossless(b.toString('utf8', s, e));
+    } catch {
+      this.log.warn(`destination stdout line ${lineNo}: not JSON, ignored: ${JSON.stringify(this.o.masker.mask(b.toString('utf8', s, Math.min(e, s + 120))))}`);
+      return;
+    }
+    if (!isPlainObject(m)) return;
+    switch (m['type']) {
+      case 'STATE':
+        if (isPlainObject(m['state'])) this.onAck(m['state'] as StateMessage, lineNo);
+        return;
+      case 'LOG': {
+        const l = m['log'];
+        if (isPlainObject(l)) this.log[pinoLevel(String(l['level']))]({ source: 'LOG' }, this.o.masker.mask(String(l['message'])));
+        return;
+      }
+      case 'TRACE': {
+        const t = m['trace'];
+        if (isPlainObject(t) && t['type'] === 'ERROR' && isPlainObject(t['error'])) {
+          const msg = this.o.masker.mask(String(t['error']['message'] ?? 'unknown error'));
+          this.log.error({ failure_type: t['error']['failure_type'] }, `destination error: ${msg}`);
+          this.traceError ??= msg;
+        }
+        return;
+      }
+      default:
+        this.log.debug(`destination stdout line ${lineNo}: ${String(m['type']).slice(0, 40)} message ignored`);
+    }
+  }
+
+  private onAck(state: StateMessage, lineNo: number): void {
+    const id = state['id'];
+    let i: number;
+    if (typeof id === 'number') i = this.pending.findIndex((p) => p.id === id);
+    else {
+      const copy = { ...state };
+      delete copy['id'];
+      const key = canonical(copy);
+      i = this.pending.findIndex((p) => p.key === key);
+    }
+    if (i < 0) {
+      this.log.warn(`destination stdout line ${lineNo}: a STATE that matches no state sent to it (or one already acknowledged); ignored`);
+      return;
+    }
+    this.acked = this.pending[i]!.snap;
+    this.ackedUncommitted = true;
+    this.acknowledged++;
+    this.pending.splice(0, i + 1);
+    if (Date.now() - this.lastCommitAt >= this.o.commitIntervalMs) this.commit();
+  }
+
+  private commit(): void {
+    if (!this.o.stateFile) return;
+    if (!this.ackedUncommitted && this.committedAny) return;
+    const snap = this.acked ?? { kind: this.o.stored.kind, states: this.o.stored.states };
+    writeStateFile(this.o.stateFile, { kind: snap.kind, states: snap.states, files: this.o.stored.files, destination: this.o.destinationInfo });
+    this.ackedUncommitted = false;
+    this.committedAny = this.committedAny || this.acked !== undefined;
+    this.lastCommitAt = Date.now();
+  }
+
+  // ------------------------------------------------------------- input to the destination
+
+  private put(src: Uint8Array, s: number, e: number): void {
+    const n = e - s + 1;
+    if (this.pos + n > this.buf.length) {
+      this.flush();
+      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    }
+    this.buf.set(src.subarray(s, e), this.pos);
+    this.pos += e - s;
+    this.buf[this.pos++] = NL;
+  }
+
+  private putText(text: string): void {
+    const b = Buffer.from(text);
+    this.put(b, 0, b.length);
+  }
+
+  private flush(): void {
+    if (this.pos === 0) return;
+    if (this.closed) {
+      this.pos = 0;
+      return;
+    }
+    // the stream keeps the chunk until written: hand it a copy and reuse our buffer
+    if (!this.proc.stdin!.write(Buffer.from(this.buf.subarray(0, this.pos)))) this.writable = false;
+    this.pos = 0;
+  }
+
+  record(_stream: RunStream, _data: Uint8Array, _ds: number, _de: number, line: Uint8Array, ls: number, le: number): void {
+    this.put(line, ls, le);
+    this.last = { buf: line, s: ls, e: le };
+    this.sentRecords++;
+  }
+
+  state(msg: StateMessage, line: Uint8Array, ls: number, le: number): void {
+    if (!this.merger.apply(msg)) return;
+    const id = ++this.nextId;
+    this.pending.push({ id, key: canonical(msg), snap: this.merger.snapshot() });
+    this.putText(stringifyLossless({ type: 'STATE', state: { ...msg, id } }));
+    this.last = { buf: line, s: ls, e: le };
+  }
+
+  streamStatus(): void {
+    // the destination gets the platform's own STREAM_STATUS at the end of the source
+  }
+
+  async drain(): Promise<void> {
+    this.flush();
+    if (this.writable || this.closed) return;
+    const stdin = this.proc.stdin!;
+    await new Promise<void>((r) => {
+      const done = () => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        r();
+      };
+      stdin.once('drain', done);
+      stdin.once('close', done);
+      void this.proc.wait().then(done);
+    });
+    this.writable = true;
+  }
+
+  /** The end of the source: tell the destination how each stream ended, close its input, wait for it. */
+  async finish(ok: boolean): Promise<SinkResult> {
+    if (!this.closed) {
+      for (const s of this.o.streams) {
+        const descriptor: Record<string, string> = { name: s.name };
+        if (s.namespace !== undefined) descriptor['namespace'] = s.namespace;
+        this.putText(JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: descriptor, status: ok ? 'COMPLETE' : 'INCOMPLETE' } } }));
+      }
+      this.flush();
+    }
+    this.proc.stdin!.end();
+    // Let the destination drain. An interrupted run stops it with SIGTERM first (Singer SDK
+    // targets flush and write their state on SIGTERM), SIGKILL after the grace period.
+    const onAbort = () => void this.proc.stop();
+    if (this.o.signal?.aborted) onAbort();
+    else this.o.signal?.addEventListener('abort', onAbort, { once: true });
+    const exit = await this.proc.wait();
+    this.o.signal?.removeEventListener('abort', onAbort);
+    await this.stdoutDone;
+    const interrupted = this.o.signal?.aborted ? new InterruptedError(this.o.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT') : undefined;
+    if (this.ackedUncommitted || (!this.committedAny && exit.exitCode === 0 && ok)) this.commit();
+    const result: SinkResult = { stateFile: this.o.stateFile, stateCommitted: this.committedAny, output: this.o.ref.display };
+    assertStarted(exit, this.o.ref);
+    if (interrupted) {
+      // stopped while the destination drained: what it acknowledged (often on SIGTERM) is kept
+      if (ok) result.error = interrupted;
+      return result;
+    }
+    if (exit.exitCode !== 0 || this.traceError) {
+      const how = exit.exitCode !== undefined ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`;
+      const tail = this.proc.stderrTail();
+      const lastSent = this.last ? this.o.masker.mask(Buffer.from(this.last.buf.subarray(this.last.s, Math.min(this.last.e, this.last.s + 300))).toString('utf8')) : undefined;
+      const parts = [`the destination ${this.o.ref.display} ${how}${this.traceError ? `: ${this.traceError}` : ''}`];
+      parts.push(`${this.acknowledged} of the states sent were acknowledged${this.committedAny ? ' and committed' : ''}`);
+      if (tail.length && !this.traceError) parts.push(`its last stderr lines:\n  ${tail.slice(-10).join('\n  ')}`);
+      parts.push(lastSent ? `the last source message sent to it (${this.sentRecords} records had been sent): ${lastSent}${this.last!.e - this.last!.s > 300 ? '...' : ''}` : 'no message had been sent to it');
+      const err = new ConnectorError(parts.join('; '), { exitCode: exit.exitCode, signal: exit.signal, stderrTail: tail }, 'DESTINATION_ERROR');
+      // A failure of the source (or an interruption) is the first cause; the destination's
+      // failure is then only logged.
+      if (!ok) this.log.error(err.message);
+      else result.error = err;
+    }
+    return result;
+  }
+}
+
+/** Each configured stream with the destination fields the Airbyte platform sets. */
+export function destinationCatalog(streams: RunStream[], info: DestinationInfo, mode: DestinationSyncMode | undefined): { streams: Record<string, unknown>[] } {
+  return {
+    streams: streams.map((s) => {
+      const c = s.configured;
+      const dsm = mode ?? (c.sync_mode === 'full_refresh' ? 'overwrite' : 'append');
+      const generation = info.generations[s.display] ?? 0;
+      return {
+        ...c,
+        destination_sync_mode: dsm,
+        generation_id: generation,
+        minimum_generation_id: c.sync_mode === 'full_refresh' && dsm === 'overwrite' ? generation : 0,
+        sync_id: info.sync_id,
+      };
+    }),
+  };
+}
+
+/** The next run's sync id and generations: a full refresh + overwrite starts a new generation. */
+export function nextDestinationInfo(prev: DestinationInfo | undefined, streams: RunStream[], mode: DestinationSyncMode | undefined): DestinationInfo {
+  const generations: Record<string, number> = { ...(prev?.generations ?? {}) };
+  for (const s of streams) {
+    const dsm = mode ?? (s.configured.sync_mode === 'full_refresh' ? 'overwrite' : 'append');
+    const g = generations[s.display];
+    if (s.configured.sync_mode === 'full_refresh' && dsm === 'overwrite') generations[s.display] = g === undefined ? 0 : g + 1;
+    else generations[s.display] = g ?? 0;
+  }
+  return { sync_id: (prev?.sync_id ?? 0) + 1, generations };
+}
+
+async function resolveDestination(o: RunOptions, logger: Logger): Promise<ConnectorRef> {
+  const d = o.destination!;
+  if (typeof d === 'object' && !Array.isArray(d) && 'command' in (d as object)) return d as ConnectorRef;
+  const extra = o.destinationArgs ?? [];
+  const bare = await resolveConnector(d as string | readonly string[], { logger, ...o.resolve, protocol: 'native', role: 'destination' });
+  if (extra.length && bare.display.startsWith('singer:')) throw new UsageError(`--destination-arg cannot be added to ${bare.display}, which the registry runs through the Singer-target shim: give the arguments in the registry's ref`);
+  const ref = extra.length ? { ...bare, args: [...bare.args, ...extra] } : bare;
+  if (o.destinationProtocol !== 'singer' || ref.display.startsWith('singer:')) return ref;
+  const { singerTargetConnector } = await import('../shims/singer-target.js');
+  return singerTargetConnector(ref);
+}
+
+/**
+ * Run a pipeline: without a destination, the built-in `out` directory (the same as read);
+ * with one, the destination's spec and config are checked first, then the source is read
+ * into it.
+ */
+export async function run(source: ConnectorInput, o: RunOptions): Promise<RunResult> {
+  if (!o.destination) {
+    if (!o.out) throw new UsageError('name a --destination, or --out DIR for the built-in JSONL output');
+    const r = await readWith(source, o);
+    return { ...r, destination: o.out, acknowledged: 0 };
+  }
+  if (o.out) throw new UsageError('give either --destination or --out, not both');
+  if (o.format === 'singer') throw new UsageError('--format is for `host read` to stdout; `host run` writes into the destination');
+  const logger = o.logger ?? silentLogger();
+  const dest = await resolveDestination(o, logger);
+  const simple = { logger, timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs, killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes, signal: o.signal };
+  const destSpec: Message = await runSimpleCommand(dest, 'spec', [], simple);
+  const config = o.destinationConfigFile !== undefined ? loadConfig(o.destinationConfigFile) : { value: (o.destinationConfig ?? {}) as Record<string, LosslessValue>, file: undefined };
+  validateConfig(destSpec, config);
+  const cs = isPlainObject(destSpec['spec']) ? destSpec['spec']['connectionSpecification'] : undefined;
+  const destSecrets = collectSecrets(toPlain(config.value), toPlain(cs ?? {}) as object);
+  if (!o.stateFile) logger.warn('no --state file: this run starts from scratch and the state the destination acknowledges is not kept');
+
+  const files = new RunFiles();
+  let sink: DestinationSink | undefined;
+  try {
+    const configPath = files.write('destination-config.json', stringifyLossless(config.value));
+    const r = await readWith(source, o, (ctx) => {
+      ctx.masker.add(destSecrets);
+      const info = nextDestinationInfo(ctx.stored.destination, ctx.streams.list, o.destinationSyncMode);
+      const catalogPath = files.write('destination-catalog.json', stringifyLossless(destinationCatalog(ctx.streams.list, info, o.destinationSyncMode)));
+      sink = new DestinationSink({
+        ref: dest,
+        args: ['write', '--config', configPath, '--catalog', catalogPath],
+        filesDir: files.dir,
+        streams: ctx.streams.list,
+        stateFile: ctx.stateFile,
+        stored: ctx.stored,
+        destinationInfo: info,
+        logger,
+        masker: ctx.masker,
+        killGraceMs: o.killGraceMs ?? DEFAULTS.killGraceMs,
+        commitIntervalMs: o.commitIntervalMs ?? DEFAULTS.commitIntervalMs,
+        signal: o.signal,
+        maxLineBytes: o.maxLineBytes ?? DEFAULTS.maxLineBytes,
+      });
+      return sink;
+    });
+    return { ...r, destination: dest.display, acknowledged: sink?.acknowledged ?? 0 };
+  } finally {
+    files.cleanup();
+  }
+}
