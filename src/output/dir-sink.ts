@@ -33,9 +33,15 @@ interface Target {
   partial?: string;
   swapped: boolean;
   incomplete: boolean;
+  /**
+   * An ACTIVATE_VERSION replacement under way (append streams): records go to `rel`.partial,
+   * which is committed with its own length (so a resumed run goes on with it) and renamed
+   * over the stream's file when the version completes.
+   */
+  replacing?: { version: string; file: StreamFile; rel: string; abs: string };
 }
 
-type Lengths = Map<Target, { bytes: number; records: number }>;
+type Lengths = Map<Target, { bytes: number; records: number; replacing?: { version: string; bytes: number; records: number } }>;
 
 function countLines(path: string, limit: number): number {
   const fd = openSync(path, 'r');
@@ -90,8 +96,14 @@ export class DirSink implements ReadSink {
         let records = known?.mode === 'append' ? known.records : 0;
         if (!known && existsSync(abs)) records = countLines(abs, statSync(abs).size);
         const file = new StreamFile(abs, { truncate: false, records });
-        this.targets.set(s, { stream: s, rel, abs, mode, file, swapped: false, incomplete: false });
+        const t: Target = { stream: s, rel, abs, mode, file, swapped: false, incomplete: false };
+        this.targets.set(s, t);
         this.files[rel] = { bytes: file.bytes, records: file.records, mode, stream: this.descriptor(s), ...this.syncModes(s) };
+        const rep = this.files[`${rel}.partial`];
+        if (rep?.activate_version !== undefined && existsSync(`${abs}.partial`)) {
+          // a replacement (ACTIVATE_VERSION) left unfinished by the last run goes on
+          t.replacing = { version: rep.activate_version, rel: `${rel}.partial`, abs: `${abs}.partial`, file: new StreamFile(`${abs}.partial`, { truncate: false, records: rep.records }) };
+        } else delete this.files[`${rel}.partial`];
       }
     }
     // Commit the starting point: from here on a crash is undone by truncating
@@ -113,7 +125,7 @@ export class DirSink implements ReadSink {
   private recover(): void {
     for (const [rel, e] of Object.entries(this.files)) {
       const abs = join(this.opts.dir, rel);
-      if (existsSync(`${abs}.partial`)) unlinkSync(`${abs}.partial`);
+      if (existsSync(`${abs}.partial`) && !this.files[`${rel}.partial`]) unlinkSync(`${abs}.partial`);
       if (e.mode !== 'append') continue;
       if (!existsSync(abs)) {
         if (e.bytes > 0) this.opts.logger.warn({ file: abs }, `output file ${rel} is missing (the state says ${e.bytes} bytes were committed)`);
@@ -138,12 +150,27 @@ export class DirSink implements ReadSink {
 
   private lengthsNow(): Lengths {
     const m: Lengths = new Map();
-    for (const t of this.targets.values()) if (t.mode === 'append') m.set(t, { bytes: t.file.bytes, records: t.file.records });
+    for (const t of this.targets.values()) {
+      if (t.mode !== 'append') continue;
+      m.set(t, { bytes: t.file.bytes, records: t.file.records, ...(t.replacing ? { replacing: { version: t.replacing.version, bytes: t.replacing.file.bytes, records: t.replacing.file.records } } : {}) });
+    }
     return m;
   }
 
+  /** The files a commit must make durable. */
+  private appendFiles(): StreamFile[] {
+    const files: StreamFile[] = [];
+    for (const t of this.targets.values()) {
+      if (t.mode !== 'append') continue;
+      files.push(t.file);
+      if (t.replacing) files.push(t.replacing.file);
+    }
+    return files;
+  }
+
   record(stream: RunStream, data: Uint8Array, ds: number, de: number): void {
-    this.targets.get(stream)!.file.append(data, ds, de);
+    const t = this.targets.get(stream)!;
+    (t.replacing?.file ?? t.file).append(data, ds, de);
   }
 
   state(msg: StateMessage): void {
@@ -161,7 +188,7 @@ export class DirSink implements ReadSink {
     const c = this.pending!;
     this.pending = undefined;
     this.lastCommitAt = Date.now();
-    const files = [...this.targets.values()].filter((t) => t.mode === 'append').map((t) => t.file);
+    const files = this.appendFiles();
     for (const f of files) f.flush();
     this.inflight = Promise.all(files.map((f) => f.fsync()))
       .then(() => this.publish(c))
@@ -183,28 +210,84 @@ export class DirSink implements ReadSink {
 
   /** Make the data durable, then the state (with the file lengths it covers). */
   private writeState(c: { states: ReturnType<StateMerger['snapshot']>; lengths: Lengths }): void {
-    for (const t of this.targets.values()) if (t.mode === 'append') t.file.sync();
+    for (const f of this.appendFiles()) f.sync();
     this.publish(c);
   }
 
   /** Write the state file for a commit whose data is already durable. */
   private publish(c: { states: ReturnType<StateMerger['snapshot']>; lengths: Lengths }): void {
-    for (const [t, l] of c.lengths) this.files[t.rel] = { bytes: l.bytes, records: l.records, mode: 'append', stream: this.descriptor(t.stream), ...this.syncModes(t.stream) };
+    for (const [t, l] of c.lengths) {
+      this.files[t.rel] = { bytes: l.bytes, records: l.records, mode: 'append', stream: this.descriptor(t.stream), ...this.syncModes(t.stream) };
+      if (l.replacing) this.files[`${t.rel}.partial`] = { bytes: l.replacing.bytes, records: l.replacing.records, mode: 'append', stream: this.descriptor(t.stream), activate_version: l.replacing.version };
+      else delete this.files[`${t.rel}.partial`];
+    }
     writeStateFile(this.opts.stateFile, { kind: c.states.kind, states: c.states.states, files: this.files });
     this.committed = c;
     this.lastCommitAt = Date.now();
     this.commits++;
   }
 
-  streamStatus(stream: RunStream, status: string): void {
+  streamStatus(stream: RunStream, status: string, activateVersion?: string): void {
     const t = this.targets.get(stream);
     if (!t) return;
+    if (activateVersion !== undefined) return this.activateVersion(t, status, activateVersion);
     if (status === 'INCOMPLETE') t.incomplete = true;
     if (status === 'COMPLETE' && t.mode === 'overwrite' && !t.swapped) {
       this.swap(t);
       // record the swapped file now; the append files keep their committed lengths
       this.writeState(this.committed);
     }
+  }
+
+  /**
+   * Singer ACTIVATE_VERSION (through the shim): STARTED begins replacing the stream's data with
+   * the records that follow; COMPLETE makes the replacement take effect. A full refresh stream
+   * already writes a .partial file: a new version starts it over.
+   */
+  private activateVersion(t: Target, status: string, version: string): void {
+    if (status === 'STARTED') {
+      if (t.mode === 'overwrite') {
+        if (t.swapped) {
+          // a second version in one run: the swapped file is replaced again
+          t.file = new StreamFile(t.partial!, { truncate: true });
+          t.swapped = false;
+        } else if (t.file.records > 0) t.file.truncateTo(0, 0);
+        return;
+      }
+      if (t.replacing?.version === version) return; // the same version goes on (a resumed run)
+      if (t.replacing) t.replacing.file.close();
+      const rel = `${t.rel}.partial`;
+      const abs = `${t.abs}.partial`;
+      t.replacing = { version, rel, abs, file: new StreamFile(abs, { truncate: true }) };
+      this.opts.logger.debug(`${t.stream.display}: version ${version} started; its records replace the stream's data when it completes`);
+      return;
+    }
+    if (status !== 'COMPLETE') return;
+    if (t.mode === 'overwrite') {
+      if (!t.swapped) {
+        this.swap(t);
+        this.writeState(this.committed);
+      }
+      return;
+    }
+    const rep = t.replacing;
+    if (!rep || rep.version !== version) {
+      this.opts.logger.warn(`${t.stream.display}: ACTIVATE_VERSION ${version} completed without having started in the data kept here; the stream's data is left as it is`);
+      return;
+    }
+    // Everything up to here is committed with the state so far, then the replacement takes
+    // effect: the partial file becomes the stream's file, recorded in the same commit.
+    rep.file.sync();
+    t.file.sync();
+    t.file.close();
+    renameSync(rep.abs, t.abs);
+    fsyncDir(dirname(t.abs));
+    t.file = rep.file;
+    t.replacing = undefined;
+    this.committed = { states: this.committed.states, lengths: new Map([...this.committed.lengths].map(([k, v]) => [k, k === t ? { bytes: t.file.bytes, records: t.file.records } : v])) };
+    if (this.pending) this.pending.lengths.set(t, { bytes: t.file.bytes, records: t.file.records });
+    this.writeState(this.committed);
+    this.opts.logger.info(`${t.stream.display}: version ${version} complete: its ${t.file.records} records replaced the stream's earlier data`);
   }
 
   private swap(t: Target): void {
@@ -250,11 +333,22 @@ export class DirSink implements ReadSink {
             this.opts.logger.info(`${t.stream.display}: ${t.file.records - l.records} records after the last committed state dropped; the next run reads them again`);
             t.file.truncateTo(l.bytes, l.records);
           }
+          if (t.replacing) {
+            const r = l.replacing;
+            if (r && r.version === t.replacing.version) t.replacing.file.truncateTo(r.bytes, r.records);
+            else {
+              // the replacement began after the last commit: nothing of it is kept
+              t.replacing.file.close();
+              unlinkSync(t.replacing.abs);
+              t.replacing = undefined;
+            }
+          }
         }
       }
     }
     for (const t of this.targets.values()) {
       if (!t.swapped) t.file.close();
+      t.replacing?.file.close();
       if (t.mode === 'overwrite' && !t.swapped && existsSync(t.partial!)) unlinkSync(t.partial!);
     }
     this.writeManifest();
@@ -263,6 +357,7 @@ export class DirSink implements ReadSink {
 
   private writeManifest(): void {
     const streams = Object.entries(this.files)
+      .filter(([file]) => !file.endsWith('.partial'))
       .map(([file, e]) => ({
         name: e.stream.name,
         ...(e.stream.namespace ? { namespace: e.stream.namespace } : {}),

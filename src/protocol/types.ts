@@ -185,6 +185,8 @@ export interface AirbyteStreamStatusTraceMessage {
   stream_descriptor: StreamDescriptor;
   status: AirbyteStreamStatus;
   reasons?: AirbyteStreamStatusReason[];
+  /** Host extension: Singer ACTIVATE_VERSION (STARTED: a replacement begins; COMPLETE: it takes effect). */
+  activate_version?: number | string;
   [key: string]: unknown;
 }
 

@@ -241,7 +241,8 @@ export class ReadEngine {
         const s = descName(ss['stream_descriptor']);
         if (!s) return;
         s.status = String(ss['status']);
-        this.o.sink.streamStatus(s, s.status);
+        const av = ss['activate_version'];
+        this.o.sink.streamStatus(s, s.status, av === undefined || av === null ? undefined : stringifyLossless(av));
         return;
       }
       case 'ESTIMATE': {

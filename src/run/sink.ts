@@ -9,8 +9,12 @@ export interface ReadSink {
   record(stream: RunStream, data: Uint8Array, ds: number, de: number, line: Uint8Array, ls: number, le: number): void;
   /** A non-empty STATE (already checked); the raw line is line[ls, le). */
   state(msg: StateMessage, line: Uint8Array, ls: number, le: number): void;
-  /** A stream reported COMPLETE (or INCOMPLETE). */
-  streamStatus(stream: RunStream, status: string): void;
+  /**
+   * A stream reported its status. `activateVersion` (the host's extension for Singer
+   * ACTIVATE_VERSION, as canonical text): STARTED begins a replacement of the stream's data,
+   * COMPLETE makes it take effect.
+   */
+  streamStatus(stream: RunStream, status: string, activateVersion?: string): void;
   /** Backpressure point, once per chunk. */
   drain(): Promise<void> | void;
   /** True when the sink cannot take more (e.g. stdout closed): the engine stops the connector. */

@@ -19,6 +19,8 @@ export interface FileEntry {
   stream: { name: string; namespace?: string };
   sync_mode?: string;
   destination_sync_mode?: string;
+  /** A replacement file (`<file>.partial`) of an ACTIVATE_VERSION under way: its version. */
+  activate_version?: string;
 }
 
 export interface StoredState {
@@ -100,6 +102,7 @@ export function readStateFile(file: string): StoredState | undefined {
           records: Number(e['records'] ?? 0),
           mode: e['mode'] === 'overwrite' ? 'overwrite' : 'append',
           stream: isPlainObject(e['stream']) ? (e['stream'] as unknown as FileEntry['stream']) : { name: k },
+          ...(typeof e['activate_version'] === 'string' ? { activate_version: e['activate_version'] } : {}),
         };
       }
     }
