@@ -10,6 +10,8 @@ registerGitAndDockerReferenceKinds();
 export { spec, check, discover, readWith, validateConfig, DEFAULTS } from './run/operations.js';
 export type { ConnectorInput, CommonOptions, ConfigInput, ReadOptions, ReadResult, CheckResult } from './run/operations.js';
 export { read } from './run/iterate.js';
+export { run, DestinationSink } from './run/pipeline.js';
+export type { RunOptions, RunResult, DestinationSyncMode } from './run/pipeline.js';
 export type { ReadRun, ReadEvent, RecordEvent, StateEvent } from './run/iterate.js';
 export type { ReadOutcome, ValidateMode, TraceFailure } from './run/read-engine.js';
 export type { ReadSink, SinkResult } from './run/sink.js';

@@ -201,6 +201,13 @@ describe('host run into a Singer target (the Singer-target shim)', () => {
     expect(logLines(r.stderr).some((l) => /target stdout line \d+ is not a state, ignored: "loaded 5 rows"/.test(l))).toBe(true);
   });
 
+  it('a final empty state from the target never wipes the stored state', async () => {
+    const s = setup();
+    const r = await runInto(TARGET, s, ['--destination-protocol', 'singer', ...destArgs('--state-mode', 'each', '--final-empty')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(streamState(s.state, 'events')).toEqual({ cursor: 12 });
+  });
+
   it('a target that dies mid-stream: exit 3 naming it, its stderr, and the last source message; nothing committed it did not acknowledge', async () => {
     const s = setup();
     const r = await runInto(TARGET, s, ['--destination-protocol', 'singer', ...destArgs('--state-mode', 'each', '--die-after', '10')]);
