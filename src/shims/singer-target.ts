@@ -14,7 +14,7 @@
 
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve, basename } from 'node:path';
 import type { ConnectorRef } from '../connector/resolve.js';
 import { LineFramer } from '../io/line-framer.js';
 import { classifyLine, lastRecord, RECORD } from '../json/scan.js';
@@ -45,6 +45,12 @@ export function singerTargetConnector(inner: ConnectorRef): ConnectorRef {
 
 type Json = any;
 const TAIL = 20;
+
+/** A short name for messages: the script a program runs (a venv's python runs bin/target-x), else the program. */
+function targetName(t: TapSpec): string {
+  const script = (t.args ?? []).find((a) => !a.startsWith('-'));
+  return basename(script ?? t.command);
+}
 
 function out(obj: Json): void {
   process.stdout.write(stringifyLossless(obj) + '\n');
@@ -80,7 +86,7 @@ async function doSpec(target: TapSpec): Promise<number> {
   if (about?.settings) spec = settingsToSpec(about.settings);
   else {
     spec = { type: 'object', additionalProperties: true, properties: {} };
-    log('WARN', `the Singer target ${target.command} has no --about --format json: its config is not described (any object is accepted)`);
+    log('WARN', `the Singer target ${targetName(target)} has no --about --format json: its config is not described (any object is accepted)`);
   }
   out({ type: 'SPEC', spec: { connectionSpecification: spec, supported_destination_sync_modes: ['append', 'overwrite'] } });
   return 0;
@@ -321,7 +327,7 @@ async function doWrite(target: TapSpec, configFile: string, catalogFile: string)
   await targetOut;
   if (r.exitCode !== 0) {
     const how = r.exitCode !== undefined ? `exited with code ${r.exitCode}` : `was killed by ${r.signal}`;
-    traceError(`the Singer target ${target.command} ${how}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`, tail);
+    traceError(`the Singer target ${targetName(target)} ${how}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`, tail);
     return r.exitCode ?? 1;
   }
   if (pending.length && acked === 0) log('INFO', `the target wrote no state for the ${pending.length} it was sent`);
