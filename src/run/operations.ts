@@ -76,7 +76,7 @@ interface Session {
 }
 
 /** Deep merge: objects merge, everything else from `top` replaces `base`. */
-function mergeConfig(base: Record<string, LosslessValue>, top: Record<string, LosslessValue>): Record<string, LosslessValue> {
+export function mergeConfig(base: Record<string, LosslessValue>, top: Record<string, LosslessValue>): Record<string, LosslessValue> {
   const out: Record<string, LosslessValue> = { ...base };
   for (const [k, v] of Object.entries(top)) {
     const b = out[k];

@@ -18,10 +18,11 @@ import { collectSecrets } from '../secrets/mask.js';
 import { spawnConnector, assertStarted, RunFiles, type ConnectorProcess } from '../connector/process.js';
 import { resolveConnector, type ConnectorRef } from '../connector/resolve.js';
 import { loadConfig } from '../config/config.js';
+import { registryConfig } from '../connector/registry.js';
 import { ConnectorError, UsageError, InterruptedError } from '../errors.js';
 import { pinoLevel } from '../log/logger.js';
 import { runSimpleCommand, type Message } from './simple-command.js';
-import { readWith, validateConfig, DEFAULTS, type ReadOptions, type ReadResult, type ConnectorInput } from './operations.js';
+import { readWith, validateConfig, mergeConfig, DEFAULTS, type ReadOptions, type ReadResult, type ConnectorInput } from './operations.js';
 import type { ReadSink, SinkResult } from './sink.js';
 import type { RunStream, StateMessage } from './streams.js';
 import { StateMerger, writeStateFile, type StoredState, type DestinationInfo } from '../state/state.js';
@@ -339,10 +340,11 @@ async function resolveDestination(o: RunOptions, logger: Logger): Promise<Connec
   if (typeof d === 'object' && !Array.isArray(d) && 'command' in (d as object)) return d as ConnectorRef;
   const extra = o.destinationArgs ?? [];
   const bare = await resolveConnector(d as string | readonly string[], { logger, ...o.resolve, protocol: 'native', role: 'destination' });
-  if (extra.length && bare.display.startsWith('singer:')) throw new UsageError(`--destination-arg cannot be added to ${bare.display}, which the registry runs through the Singer-target shim: give the arguments in the registry's ref`);
+  if (extra.length && bare.args[0] === (await import('../shims/singer-target.js')).SINGER_TARGET_SHIM) throw new UsageError(`--destination-arg cannot be added to ${bare.display}, which the registry runs through the Singer-target shim: give the arguments in the registry's ref`);
   const ref = extra.length ? { ...bare, args: [...bare.args, ...extra] } : bare;
-  if (o.destinationProtocol !== 'singer' || ref.display.startsWith('singer:')) return ref;
-  const { singerTargetConnector } = await import('../shims/singer-target.js');
+  const { singerTargetConnector, SINGER_TARGET_SHIM } = await import('../shims/singer-target.js');
+  // a registry entry with `protocol: singer` is wrapped already
+  if (o.destinationProtocol !== 'singer' || ref.args[0] === SINGER_TARGET_SHIM) return ref;
   return singerTargetConnector(ref);
 }
 
@@ -364,6 +366,8 @@ export async function run(source: ConnectorInput, o: RunOptions): Promise<RunRes
   const simple = { logger, timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs, killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes, signal: o.signal };
   const destSpec: Message = await runSimpleCommand(dest, 'spec', [], simple);
   const config = o.destinationConfigFile !== undefined ? loadConfig(o.destinationConfigFile) : { value: (o.destinationConfig ?? {}) as Record<string, LosslessValue>, file: undefined };
+  // a registry entry's defaults (and environment fields) sit under the user's own config
+  if (dest.registry) config.value = mergeConfig(registryConfig(dest.registry), config.value);
   validateConfig(destSpec, config);
   const cs = isPlainObject(destSpec['spec']) ? destSpec['spec']['connectionSpecification'] : undefined;
   const destSecrets = collectSecrets(toPlain(config.value), toPlain(cs ?? {}) as object);

@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { host, tmp, writeJson, jsonLines, lines, readJson, streamState, logLines, EXAMPLE, FIX, HOST, bad, sleep } from '../helpers.js';
 
 const DEST = join(FIX, 'destinations', 'dest-jsonl.mjs');
@@ -228,6 +228,20 @@ describe('host run into a Singer target (the Singer-target shim)', () => {
     const r = await sub;
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toContain('interrupted by SIGINT');
+    expect(streamState(s.state, 'events')).toEqual({ cursor: 12 });
+  });
+
+  it('a registry entry with protocol: singer is a Singer target as a destination, with its config defaults', async () => {
+    const s = setup();
+    const reg = join(s.dir, 'registry.yaml');
+    writeFileSync(reg, `connectors:\n  files:\n    ref: ${JSON.stringify(TARGET)}\n    protocol: singer\n    config:\n      path: ${JSON.stringify(s.out)}\n`);
+    const dc = writeJson(s.dir, 'only-token.json', { token: DEST_SECRET });
+    for (const extra of [[], ['--destination-protocol', 'singer']]) {
+      const r = await host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--registry', reg, '--destination', 'files', '--destination-config', dc, '--state', s.state, ...extra]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      assertNoSecret(r);
+    }
+    expect(jsonLines(join(s.out, 'users.jsonl'))).toHaveLength(6); // the target appends: two runs
     expect(streamState(s.state, 'events')).toEqual({ cursor: 12 });
   });
 
