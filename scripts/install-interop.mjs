@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Installs the real Airbyte connectors that `npm run test:interop` runs, into .cache/interop,
-// through the host's own pypi: resolver (the same code path as `host read pypi:...`):
-// each gets its own virtualenv, installed once and reused afterwards.
+// Installs the real Airbyte connectors, Singer taps and Singer targets that `npm run
+// test:interop` runs, into .cache/interop, through the host's own pypi: resolver (the same code
+// path as `host read pypi:...`): each gets its own virtualenv, installed once and reused
+// afterwards. Then PostgreSQL for tap-postgres (scripts/postgres.sh install: the installed one,
+// else apt-get); the tests' globalSetup starts and seeds it.
 // Needs `npm run build` first. Options: --python PY (default python3).
 
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +29,14 @@ const results = await Promise.allSettled(
   refs.map(async ([key, req]) => {
     const t0 = Date.now();
     const ref = await resolveConnector(`pypi:${req}`, { cacheDir, python, logger });
-    return { key, req, ms: Date.now() - t0, command: `${ref.command} ${ref.args.join(' ')}` };
+    // a dependency pin the package itself does not make (see packages.json's _dependency_pins)
+    const extra = pins._dependency_pins?.[key];
+    if (extra?.length) {
+      const py = join(dirname(ref.command), 'python');
+      const pip = spawnSync(py, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...extra], { stdio: ['ignore', 'inherit', 'inherit'] });
+      if (pip.status !== 0) throw new Error(`${req}: pip install ${extra.join(' ')} failed`);
+    }
+    return { key, req, ms: Date.now() - t0, command: `${ref.command} ${ref.args.join(' ')}${extra?.length ? ` (with ${extra.join(' ')})` : ''}` };
   }),
 );
 let failed = 0;
@@ -38,4 +48,8 @@ for (const r of results) {
   }
 }
 console.log(`interop connectors ready in ${cacheDir} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+const pgStarted = Date.now();
+const pg = spawnSync('bash', [join(ROOT, 'scripts', 'postgres.sh'), 'install'], { stdio: ['ignore', 'inherit', 'inherit'] });
+if (pg.status !== 0) failed++;
+console.log(`${pg.status === 0 ? 'ok ' : 'ERR'} PostgreSQL for tap-postgres (${((Date.now() - pgStarted) / 1000).toFixed(1)} s)`);
 process.exit(failed ? 1 : 0);

@@ -200,7 +200,11 @@ export async function main(argv: string[]): Promise<number> {
           .example('$0 test --suite tests/golden --reporter junit -- python3 src/main.py > report.xml', 'for CI'),
       async (a) => {
         const { runSuite, formatReport } = await import('../testing/index.js');
-        const r = await runSuite(connectorOf(a), {
+        const { resolveConnector } = await import('../connector/resolve.js');
+        // resolved here so that --cache-dir, --python, --registry and --protocol apply
+        const common = opts(a);
+        const connector = await resolveConnector(connectorOf(a), { logger: common.logger, ...common.resolve });
+        const r = await runSuite(connector, {
           suite: a.suite as string,
           update: a.update as boolean,
           caseName: a.case as string | undefined,

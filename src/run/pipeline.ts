@@ -51,6 +51,7 @@ export interface RunResult extends ReadResult {
 
 const NL = 0x0a;
 const BATCH = 256 * 1024;
+const BACKLOG = 4 * 1024 * 1024;
 
 interface Pending {
   id: number;
@@ -244,8 +245,14 @@ export class DestinationSink implements ReadSink {
 
   async drain(): Promise<void> {
     this.flush();
-    if (this.writable || this.closed) return;
+    // Backpressure with some slack: wait only when several MiB are queued for the destination.
+    // Waiting whenever a write is refused (Node's 16 KiB mark) would make the two processes
+    // take turns instead of working at the same time.
     const stdin = this.proc.stdin!;
+    if (this.writable || this.closed || stdin.writableLength < BACKLOG) {
+      this.writable = true;
+      return;
+    }
     await new Promise<void>((r) => {
       const done = () => {
         stdin.off('drain', done);

@@ -137,6 +137,24 @@ describe('a real Singer tap in a pipeline', () => {
   });
 });
 
+describe('host read --format singer | a real target', () => {
+  it(`host read … --format singer | ${pypi('target_jsonl')}: a plain shell pipe`, async () => {
+    const dir = tmp('ch-interop-format-singer-');
+    const outDir = join(dir, 'out');
+    mkdirSync(outDir);
+    const target = await resolveConnector(pypi('target_jsonl'), { cacheDir: CACHE });
+    const cfg = writeJson(dir, 'target.json', { destination_path: outDir });
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const pipe = `${q(process.execPath)} ${q(join(ROOT, 'bin', 'host.js'))} read ${q(EXAMPLE)} --config ${q(source(dir, 12))} --format singer --log-level warn | ${[target.command, ...target.args].map(q).join(' ')} --config ${q(cfg)}`;
+    const r = await execa('bash', ['-o', 'pipefail', '-c', pipe], { reject: false, env: target.env });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const stateLines = String(r.stdout).trim().split('\n');
+    expect(JSON.parse(stateLines[stateLines.length - 1]!)).toEqual({ events: { cursor: 12 } });
+    const events = readdirSync(outDir).filter((f) => f.startsWith('events')).flatMap((f) => jsonLines(join(outDir, f)));
+    expect(eventIds(events as { id: unknown }[])).toEqual(range(1, 12));
+  });
+});
+
 describe('the reverse shim feeding a real target', () => {
   it(`connector-host-tap … | ${pypi('target_jsonl')}: a plain shell pipe, the target's state is the cumulative one`, async () => {
     const dir = tmp('ch-interop-reverse-');
