@@ -15,6 +15,7 @@ import { createGunzip } from 'node:zlib';
 import type { ConnectorRef } from '../connector/resolve.js';
 import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
 import { skipWs, skipString, skipValue } from '../json/scan.js';
+import { configChanges } from '../config/config.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
 export const SINGER_TAP_SHIM = resolve(import.meta.dirname, '..', '..', 'shims', 'singer-tap.mjs');
@@ -79,10 +80,40 @@ function tapEnv(tap: TapSpec): NodeJS.ProcessEnv {
   return { ...process.env, ...(tap.env ?? {}) };
 }
 
+// The taps running now, and the signal that stops the shim: then no new tap starts.
+const liveTaps = new Set<{ kill(signal: 'SIGTERM' | 'SIGKILL'): boolean }>();
+let stopSignal: string | undefined;
+
+function track<T extends { kill(signal: 'SIGTERM' | 'SIGKILL'): boolean; finally(f: () => void): unknown }>(sub: T): T {
+  liveTaps.add(sub);
+  void sub.finally(() => liveTaps.delete(sub));
+  return sub;
+}
+
+function assertRunning(): void {
+  if (stopSignal) throw new Error(`the shim was stopped by ${stopSignal}`);
+}
+
+/**
+ * SIGTERM or SIGINT to the shim: stop the tap and let the run end as with a failing tap, so the
+ * temp files (the config copy holds secrets) are removed and a rotated config is still sent.
+ * A second signal kills the tap at once.
+ */
+function stopOnSignals(): void {
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      const again = stopSignal !== undefined;
+      stopSignal ??= sig;
+      for (const t of liveTaps) t.kill(again ? 'SIGKILL' : 'SIGTERM');
+    });
+  }
+}
+
 /** Run the tap to completion, collecting stdout; stderr forwarded and its tail kept. */
 async function runCollect(tap: TapSpec, extra: string[], timeoutMs: number): Promise<{ exitCode: number | undefined; stdout: string; tail: string[]; failed: boolean; error?: string }> {
   const tail: string[] = [];
-  const sub = execa(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), extendEnv: false, stdin: 'ignore', reject: false, buffer: { stdout: true, stderr: false }, stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGTERM', forceKillAfterDelay: 5000 });
+  assertRunning();
+  const sub = track(execa(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), extendEnv: false, stdin: 'ignore', reject: false, buffer: { stdout: true, stderr: false }, stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGTERM', forceKillAfterDelay: 5000 }));
   forwardStderr(sub.stderr, tail);
   const r = await sub;
   return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), tail, failed: r.failed, error: r.failed ? r.shortMessage : undefined };
@@ -128,6 +159,8 @@ export function settingsToSpec(settings: Json): Json {
     if (!s || typeof s !== 'object') return;
     if (Array.isArray(s)) return s.forEach(walk);
     if (s.secret === true || s.writeOnly === true) s.airbyte_secret = true;
+    // Singer SDK settings carry bare type names in anyOf (`[{"const": "__NULL__"}, "null"]`): not a schema
+    for (const k of ['anyOf', 'oneOf', 'allOf']) if (Array.isArray(s[k])) s[k] = s[k].map((x: Json) => (typeof x === 'string' ? { type: x } : x));
     for (const k of ['properties', 'patternProperties', 'definitions', '$defs']) if (isPlainObject(s[k])) Object.values(s[k]).forEach(walk);
     for (const k of ['items', 'additionalProperties', 'anyOf', 'oneOf', 'allOf']) if (s[k] && typeof s[k] === 'object') walk(s[k]);
   };
@@ -310,6 +343,69 @@ async function streamBatchFile(url: string, gzip: boolean, t: StreamTarget): Pro
   return n;
 }
 
+function streamStatusLine(t: StreamTarget, status: 'STARTED' | 'COMPLETE', version: string): string {
+  const desc = `{"name":${JSON.stringify(t.name)}${t.namespace ? `,"namespace":${JSON.stringify(t.namespace)}` : ''}}`;
+  return `{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":${Date.now()},"stream_status":{"stream_descriptor":${desc},"status":"${status}","activate_version":${version}}}}`;
+}
+
+/**
+ * Singer table versions → TRACE STREAM_STATUS carrying `activate_version` (a host extension):
+ * STARTED when a version begins — its first ACTIVATE_VERSION, or its first RECORD when none was
+ * seen yet (pipelinewise taps send ACTIVATE_VERSION only at the end after their first run) —
+ * and COMPLETE on the ACTIVATE_VERSION that closes it. The writer puts the records from STARTED
+ * on in a replacement for the stream's data, swapped in at COMPLETE. A tap that sends
+ * ACTIVATE_VERSION only before the records (opening, never closing) and exits 0 gets its COMPLETE
+ * at the end: in Singer the opening message already means "this version replaces the data".
+ */
+class VersionTracker {
+  // per stream (namespace, name): the current version, whether it was closed, whether an ACTIVATE_VERSION opened it
+  private readonly current = new Map<string, { t: StreamTarget; version: string; complete: boolean; opened: boolean }>();
+
+  private key(t: StreamTarget): string {
+    return `${t.namespace ?? ''}\u0000${t.name}`;
+  }
+
+  private start(t: StreamTarget, version: string, opened: boolean): Promise<void> | void {
+    this.current.set(this.key(t), { t, version, complete: false, opened });
+    return writeLine(streamStatusLine(t, 'STARTED', version));
+  }
+
+  record(t: StreamTarget, version: string): Promise<void> | void {
+    const c = this.current.get(this.key(t));
+    if (!c || c.version !== version) return this.start(t, version, false);
+  }
+
+  activate(t: StreamTarget, version: string): Promise<void> | void {
+    const c = this.current.get(this.key(t));
+    if (!c || c.version !== version) return this.start(t, version, true);
+    if (c.complete) return;
+    c.complete = true;
+    return writeLine(streamStatusLine(t, 'COMPLETE', version));
+  }
+
+  /** The tap exited 0: close the versions an ACTIVATE_VERSION opened and none closed. */
+  async finish(): Promise<void> {
+    for (const c of this.current.values()) if (c.opened && !c.complete) await this.activate(c.t, c.version);
+  }
+}
+
+/** Lines on the tap's stdout that are not Singer messages (print() debugging): warned about, capped. */
+class NoiseReporter {
+  private static readonly MAX = 20;
+  private count = 0;
+
+  report(lineNo: number, line: string, what: string): Promise<void> | void {
+    this.count++;
+    if (this.count > NoiseReporter.MAX) return;
+    const more = this.count === NoiseReporter.MAX ? ' (further such lines are only counted)' : '';
+    return log('WARN', `the Singer tap's stdout line ${lineNo} ${what}; ignored${more}: ${JSON.stringify(line.slice(0, 120))}`);
+  }
+
+  summary(): Promise<void> | void {
+    if (this.count > NoiseReporter.MAX) return log('WARN', `the Singer tap printed ${this.count} lines on stdout that are not Singer messages (ignored)`);
+  }
+}
+
 interface SyncOutcome {
   exitCode: number | undefined;
   tail: string[];
@@ -326,12 +422,15 @@ interface SyncOutcome {
  */
 async function runSync(tap: TapSpec, extra: string[], targets: Map<string, StreamTarget>, opts: { probe?: boolean; timeoutMs?: number } = {}): Promise<SyncOutcome> {
   const tail: string[] = [];
-  const sub = execa(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), extendEnv: false, stdin: 'ignore', reject: false, buffer: false, stdout: 'pipe', stderr: 'pipe', killSignal: 'SIGTERM', forceKillAfterDelay: 5000 });
+  assertRunning();
+  const sub = track(execa(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), extendEnv: false, stdin: 'ignore', reject: false, buffer: false, stdout: 'pipe', stderr: 'pipe', killSignal: 'SIGTERM', forceKillAfterDelay: 5000 }));
   forwardStderr(sub.stderr, tail);
   const out: SyncOutcome = { exitCode: undefined, tail, sawData: false };
   let timer: NodeJS.Timeout | undefined;
   if (opts.timeoutMs) timer = setTimeout(() => { out.stoppedEarly = false; out.error = `no RECORD within ${opts.timeoutMs! / 1000}s`; sub.kill('SIGTERM'); }, opts.timeoutMs);
   const target = (stream: string): StreamTarget => targets.get(stream) ?? { name: stream };
+  const versions = new VersionTracker();
+  const noise = new NoiseReporter();
   try {
     // data seen: a probe (check) stops the tap at the first RECORD or BATCH
     const firstData = (stream: string): boolean => {
@@ -342,16 +441,21 @@ async function runSync(tap: TapSpec, extra: string[], targets: Map<string, Strea
       sub.kill('SIGTERM');
       return true;
     };
+    let lineNo = 0;
     for await (const line of createInterface({ input: sub.stdout!, crlfDelay: Infinity })) {
+      lineNo++;
       if (!line.trim()) continue;
       let msg: Json;
       try {
         msg = parseLossless(line);
       } catch {
-        await log('WARN', `tap printed a line that is not JSON: ${line.slice(0, 200)}`);
+        await noise.report(lineNo, line, 'is not JSON');
         continue;
       }
-      if (!isPlainObject(msg)) continue;
+      if (!isPlainObject(msg) || typeof msg.type !== 'string') {
+        await noise.report(lineNo, line, `is JSON but not a Singer message (${isPlainObject(msg) ? 'an object without "type"' : 'not an object'})`);
+        continue;
+      }
       const type = String(msg.type ?? '').toUpperCase();
       if (type === 'SCHEMA') {
         out.sawData = true;
@@ -359,6 +463,7 @@ async function runSync(tap: TapSpec, extra: string[], targets: Map<string, Strea
       }
       if (type === 'RECORD') {
         if (firstData(String(msg.stream))) break;
+        if (msg.version !== undefined && msg.version !== null) await versions.record(target(String(msg.stream)), stringifyLossless(msg.version));
         const raw = rawField(line, 'record') ?? stringifyLossless(msg.record);
         await writeLine(recordLine(target(String(msg.stream)), raw));
       } else if (type === 'STATE') {
@@ -375,7 +480,8 @@ async function runSync(tap: TapSpec, extra: string[], targets: Map<string, Strea
           await streamBatchFile(url, String(enc.compression ?? '') === 'gzip', target(String(msg.stream)));
         }
       } else if (type === 'ACTIVATE_VERSION') {
-        continue;
+        if (opts.probe || msg.version === undefined || msg.version === null) continue;
+        await versions.activate(target(String(msg.stream)), stringifyLossless(msg.version));
       } else {
         await log('DEBUG', `tap message of type ${type || '(none)'} ignored`);
       }
@@ -387,6 +493,8 @@ async function runSync(tap: TapSpec, extra: string[], targets: Map<string, Strea
   }
   const r = await sub;
   if (timer) clearTimeout(timer);
+  await noise.summary();
+  if (r.exitCode === 0 && !out.error && !opts.probe) await versions.finish();
   out.exitCode = r.exitCode;
   if (!out.error && r.failed && !out.stoppedEarly) out.error = r.exitCode !== undefined ? `the Singer tap exited with code ${r.exitCode}` : r.shortMessage;
   return out;
@@ -488,6 +596,46 @@ async function doCheck(tap: TapSpec, config: string, timeoutMs: number): Promise
   }
 }
 
+// ---------------------------------------------------------------- config rewritten by the tap
+
+/**
+ * Run the tap on a private copy of its config. Some taps rewrite their config file (a refreshed
+ * OAuth token); the change then goes back as CONTROL CONNECTOR_CONFIG (the complete new config),
+ * so the host writes it into the user's file: never the file we were given, which stays as is.
+ */
+async function withConfigCopy(config: string, run: (copy: string) => Promise<number>): Promise<number> {
+  const before = readFileSync(config, 'utf8');
+  const copy = tmpFile('config.json', before);
+  try {
+    return await run(copy.path);
+  } finally {
+    // also after a failure: a rotated token is likely the only valid one now
+    await reportConfigChange(before, copy.path);
+    copy.cleanup();
+  }
+}
+
+async function reportConfigChange(before: string, path: string): Promise<void> {
+  let after: string;
+  try {
+    after = readFileSync(path, 'utf8');
+  } catch {
+    return log('WARN', 'the Singer tap removed its config file; nothing to write back');
+  }
+  if (after === before) return;
+  let next: LosslessValue;
+  let prev: LosslessValue;
+  try {
+    prev = parseLossless(before);
+    next = parseLossless(after);
+  } catch {
+    return log('WARN', 'the Singer tap rewrote its config file, but not as JSON: the change is not written back');
+  }
+  if (!isPlainObject(next)) return log('WARN', 'the Singer tap rewrote its config file, but not as a JSON object: the change is not written back');
+  if (configChanges(prev, next).length === 0) return;
+  await writeLine(`{"type":"CONTROL","control":{"type":"CONNECTOR_CONFIG","emitted_at":${Date.now()},"connectorConfig":{"config":${stringifyLossless(next)}}}}`);
+}
+
 // ---------------------------------------------------------------- entry point
 
 function usage(msg: string): number {
@@ -513,19 +661,21 @@ export async function runSingerTapShim(argv: string[]): Promise<number> {
     else return usage(`unexpected argument ${a}`);
   }
   if (!tap || typeof tap.command !== 'string') return usage('--tap-json {"command": …} is required');
+  stopOnSignals();
   const need = (f: string): string | undefined => flags[f];
+  const t = tap;
   switch (command) {
     case 'spec':
       return doSpec(tap);
     case 'check':
       if (!need('config')) return usage('check needs --config');
-      return doCheck(tap, need('config')!, Number(flags['check-timeout'] ?? 30) * 1000);
+      return withConfigCopy(need('config')!, (config) => doCheck(t, config, Number(flags['check-timeout'] ?? 30) * 1000));
     case 'discover':
       if (!need('config')) return usage('discover needs --config');
-      return doDiscover(tap, need('config')!);
+      return withConfigCopy(need('config')!, (config) => doDiscover(t, config));
     case 'read':
       if (!need('config') || !need('catalog')) return usage('read needs --config and --catalog');
-      return doRead(tap, need('config')!, need('catalog')!, flags['state']);
+      return withConfigCopy(need('config')!, (config) => doRead(t, config, need('catalog')!, flags['state']));
     default:
       return usage(`unknown command ${command ?? '(none)'}`);
   }

@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { host, tmp, writeJson, jsonLines, lines, readJson, FIX, ROOT } from '../helpers.js';
+import { host, tmp, writeJson, jsonLines, lines, readJson, FIX } from '../helpers.js';
+import { SHIM } from './singer-tap-helpers.js';
 
-const SHIM = join(ROOT, 'shims', 'singer-tap.mjs');
 const GOOD = join(FIX, 'singer', 'tap-good.mjs');
 const LEGACY = join(FIX, 'singer', 'tap-legacy.mjs');
 const shim = (tap: string) => ['--', process.execPath, SHIM, '--tap-json', JSON.stringify({ command: process.execPath, args: [tap] })];
@@ -143,10 +143,12 @@ describe('Singer-tap shim: BATCH and failures', () => {
     const first = await run();
     expect(first.exitCode).toBe(3);
     expect(first.stderr).toContain('connection reset by peer');
+    expect(first.stderr).toMatch(/2 records after the last committed state dropped/);
     expect(jsonLines(join(d, 'out', 'items.jsonl')).map((x) => x['id'])).toEqual([1, 2, 3, 4, 5]);
     expect(readJson(join(d, 'out', 'state.json')).states[0].data).toEqual({ bookmarks: { items: { id: 5 } } });
     const second = await run();
     expect(second.exitCode).toBe(3);
     expect(jsonLines(join(d, 'out', 'items.jsonl')).map((x) => x['id'])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(readJson(join(d, 'out', 'state.json')).states[0].data).toEqual({ bookmarks: { items: { id: 10 } } });
   });
 });
