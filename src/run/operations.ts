@@ -125,6 +125,39 @@ async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonO
   return { ref, spec: specMsg, config, masker, files, configPath };
 }
 
+/**
+ * What to do with a CONTROL CONNECTOR_CONFIG message (read, check or discover): write the
+ * changed fields back into the file each came from, never a field taken from the environment.
+ */
+function controlHandler(s: Session, logger: Logger, onConfigUpdate?: (fields: string[]) => void): (cfg: LosslessValue) => void {
+  return (cfg) => {
+    const specSchema = toPlain((s.spec['spec'] as Record<string, LosslessValue>)['connectionSpecification'] ?? {});
+    // the manifest runner injects the manifest into its config: never write that back
+    if (isPlainObject(cfg) && !('__injected_declarative_manifest' in s.config.value)) delete cfg['__injected_declarative_manifest'];
+    // fields a registry takes from the environment are never written into a file
+    const fromEnv: string[] = [];
+    if (s.ref.registry?.env && isPlainObject(cfg)) {
+      for (const [field, variable] of Object.entries(s.ref.registry.env)) {
+        const path = field.split('.');
+        if (stringifyLossless(getPath(cfg, path) ?? null) !== stringifyLossless(getPath(s.config.value, path) ?? null)) {
+          setPath(cfg, path, getPath(s.config.value, path));
+          fromEnv.push(`${field} (from $${variable}, set in the registry)`);
+        }
+      }
+    }
+    const fields = writeBackConfig(s.config, cfg);
+    // the new values are secrets too when the spec says so, written or not
+    s.masker.add([...collectSecrets(toPlain(s.config.value), specSchema), ...environmentValues(s.config).filter((v) => v.length >= 4)]);
+    if (fields.length) {
+      logger.info({ fields }, `the connector updated its config in ${fields.files.join(', ')}: ${fields.join(', ')}`);
+      onConfigUpdate?.(fields);
+    }
+    const skipped = describeSkipped(fields.skipped);
+    if (skipped) logger.warn(skipped);
+    if (fromEnv.length) logger.warn(`the connector changed config fields that come from the environment; they were not written anywhere, update the variables yourself: ${fromEnv.join(', ')}`);
+  };
+}
+
 export interface CheckResult {
   message: Message;
   status: 'SUCCEEDED' | 'FAILED';
@@ -135,7 +168,7 @@ export interface CheckResult {
 export async function check(connector: ConnectorInput, c: ConfigInput & CommonOptions & { noThrow?: boolean }): Promise<CheckResult> {
   const s = await openSession(connector, c, c);
   try {
-    const msg = await runSimpleCommand(s.ref, 'check', ['--config', s.configPath], simpleOpts(c, s.masker, s.files.dir));
+    const msg = await runSimpleCommand(s.ref, 'check', ['--config', s.configPath], { ...simpleOpts(c, s.masker, s.files.dir), onControl: controlHandler(s, c.logger ?? silentLogger()) });
     const cs = msg['connectionStatus'] as Record<string, LosslessValue>;
     const status = cs['status'] as 'SUCCEEDED' | 'FAILED';
     const text = typeof cs['message'] === 'string' ? s.masker.mask(cs['message']) : undefined;
@@ -151,7 +184,7 @@ export async function check(connector: ConnectorInput, c: ConfigInput & CommonOp
 export async function discover(connector: ConnectorInput, c: ConfigInput & CommonOptions): Promise<Message> {
   const s = await openSession(connector, c, c);
   try {
-    return await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], simpleOpts(c, s.masker, s.files.dir));
+    return await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], { ...simpleOpts(c, s.masker, s.files.dir), onControl: controlHandler(s, c.logger ?? silentLogger()) });
   } finally {
     s.files.cleanup();
   }
@@ -230,32 +263,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       killGraceMs: o.killGraceMs ?? DEFAULTS.killGraceMs,
       signal: o.signal,
       filesDir: s.files.dir,
-      onControl: (cfg) => {
-        const specSchema = toPlain((s.spec['spec'] as Record<string, LosslessValue>)['connectionSpecification'] ?? {});
-        // the manifest runner injects the manifest into its config: never write that back
-        if (isPlainObject(cfg) && !('__injected_declarative_manifest' in s.config.value)) delete cfg['__injected_declarative_manifest'];
-        // fields a registry takes from the environment are never written into a file
-        const fromEnv: string[] = [];
-        if (s.ref.registry?.env && isPlainObject(cfg)) {
-          for (const [field, variable] of Object.entries(s.ref.registry.env)) {
-            const path = field.split('.');
-            if (stringifyLossless(getPath(cfg, path) ?? null) !== stringifyLossless(getPath(s.config.value, path) ?? null)) {
-              setPath(cfg, path, getPath(s.config.value, path));
-              fromEnv.push(`${field} (from $${variable}, set in the registry)`);
-            }
-          }
-        }
-        const fields = writeBackConfig(s.config, cfg);
-        // the new values are secrets too when the spec says so, written or not
-        s.masker.add([...collectSecrets(toPlain(s.config.value), specSchema), ...environmentValues(s.config).filter((v) => v.length >= 4)]);
-        if (fields.length) {
-          logger.info({ fields }, `the connector updated its config in ${fields.files.join(', ')}: ${fields.join(', ')}`);
-          o.onConfigUpdate?.(fields);
-        }
-        const skipped = describeSkipped(fields.skipped);
-        if (skipped) logger.warn(skipped);
-        if (fromEnv.length) logger.warn(`the connector changed config fields that come from the environment; they were not written anywhere, update the variables yourself: ${fromEnv.join(', ')}`);
-      },
+      onControl: controlHandler(s, logger, o.onConfigUpdate),
     });
     const outcome = await engine.run();
     return { ...outcome, stateFile };

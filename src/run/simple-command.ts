@@ -21,6 +21,8 @@ export interface SimpleOptions {
   maxLineBytes?: number;
   signal?: AbortSignal | undefined;
   filesDir?: string | undefined;
+  /** A CONTROL CONNECTOR_CONFIG message: the connector's new config (written back by the caller). */
+  onControl?: ((config: LosslessValue) => void) | undefined;
 }
 
 const EXPECT = {
@@ -59,6 +61,15 @@ export async function runSimpleCommand(ref: ConnectorRef, command: keyof typeof 
         else invalid ??= formatAjvErrors(v.errors, { maxErrors: 5 }).join('; ');
       } else if (m['type'] === 'LOG' && isPlainObject(m['log'])) {
         log[pinoLevel(String(m['log']['level']))]({ source: 'LOG' }, masker.mask(String(m['log']['message'])));
+      } else if (m['type'] === 'CONTROL' && isPlainObject(m['control']) && m['control']['type'] === 'CONNECTOR_CONFIG' && isPlainObject(m['control']['connectorConfig'])) {
+        const cfg = m['control']['connectorConfig']['config'];
+        if (cfg !== undefined && o.onControl) {
+          try {
+            o.onControl(cfg as LosslessValue);
+          } catch (e) {
+            failure ??= e as HostError;
+          }
+        }
       } else if (m['type'] === 'TRACE' && isPlainObject(m['trace']) && m['trace']['type'] === 'ERROR' && isPlainObject(m['trace']['error'])) {
         const err = m['trace']['error'];
         trace ??= { message: masker.mask(String(err['message'] ?? 'unknown error')), failureType: typeof err['failure_type'] === 'string' ? err['failure_type'] : undefined };

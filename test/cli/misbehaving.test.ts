@@ -118,6 +118,15 @@ describe('misbehaving connectors', () => {
     expect(logLines(r.stderr).join('\n')).toContain('updated its config');
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
+
+  it.each(['check', 'discover'])('CONTROL during %s is written back too', async (command) => {
+    const dir = tmp();
+    const cfgPath = join(dir, 'config.json');
+    writeFileSync(cfgPath, '{"client_id": "abc", "refresh_token": "r1"}\n');
+    const r = await host([command, bad('control'), '--config', cfgPath]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(cfgPath, 'utf8'))).toEqual({ client_id: 'abc', refresh_token: 'rotated-r1', expires_at: '2030-01-01T00:00:00Z' });
+  });
 });
 
 describe('secrets', () => {
