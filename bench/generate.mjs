@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Deterministic replay data for the read benchmark.
 //
-//   node bench/generate.mjs --records N [--variant plain|state] [--seed S] [--force]
+//   node bench/generate.mjs --records N [--variant plain|state|singer] [--seed S] [--force]
 //
 // Writes bench/.data/replay-<N>-<variant>-s<seed>.jsonl (Airbyte RECORD lines, ~240 bytes
 // each, two streams interleaved: `orders` ~70 %, `customers` ~30 %) and a sidecar
 // <same>.meta.json with the counts the benchmark verifies against. The `state` variant has
 // the same RECORD lines plus a STREAM STATE for `orders` (cursor = last orders id) after
-// every 1,000 records. Files are cached: an existing file with a matching meta is reused.
+// every 1,000 records. The `singer` variant has the same records as Singer messages for
+// bench/replay-tap.mjs: a SCHEMA per stream first, then {"type":"RECORD","stream":S,"record":DATA}
+// (DATA: the same bytes as the protocol variants' `data`) and a Singer STATE
+// {"type":"STATE","value":{"bookmarks":{"orders":{"id":N}}}} after every 1,000 records.
+// Files are cached: an existing file with a matching meta is reused.
 //
 // Field mix per record: ints (an int > 2^53 in ~25 % of orders: ext_id), strings (a few with
 // an escaped quote or non-ASCII, some null), a float, booleans, an ISO date-time and a nested
@@ -75,6 +79,37 @@ function customerData(r, id) {
   );
 }
 
+/** The JSON Schemas of the two streams (the same as bench/replay-source.sh discovers). */
+export const SCHEMAS = {
+  orders: {
+    type: 'object',
+    required: ['id'],
+    properties: {
+      id: { type: 'integer' },
+      ext_id: { type: 'integer' },
+      status: { type: 'string', enum: STATUSES },
+      amount: { type: 'number' },
+      paid: { type: 'boolean' },
+      created_at: { type: 'string', format: 'date-time' },
+      note: { type: ['string', 'null'] },
+      ship: { type: 'object', properties: { city: { type: 'string' } } },
+    },
+  },
+  customers: {
+    type: 'object',
+    required: ['id'],
+    properties: {
+      id: { type: 'integer' },
+      name: { type: 'string' },
+      email: { type: 'string' },
+      active: { type: 'boolean' },
+      score: { type: 'number' },
+      signed_up_at: { type: 'string', format: 'date-time' },
+      address: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
+  },
+};
+
 export function dataPath(records, variant, seed = 1) {
   return join(DATA_DIR, `replay-${records}-${variant}-s${seed}.jsonl`);
 }
@@ -87,9 +122,15 @@ function readMeta(path) {
   }
 }
 
+function stateLine(singer, lastOrderId) {
+  return singer
+    ? `{"type":"STATE","value":{"bookmarks":{"orders":{"id":${lastOrderId}}}}}\n`
+    : `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"orders"},"stream_state":{"cursor":${lastOrderId}}}}}\n`;
+}
+
 /** Generate (or reuse) one data file; returns its meta. */
 export async function generate(records, variant = 'plain', { seed = 1, force = false, log = () => {} } = {}) {
-  if (variant !== 'plain' && variant !== 'state') throw new Error(`unknown variant ${variant}`);
+  if (variant !== 'plain' && variant !== 'state' && variant !== 'singer') throw new Error(`unknown variant ${variant}`);
   const path = dataPath(records, variant, seed);
   const old = readMeta(path);
   if (!force && old && old.version === GEN_VERSION && existsSync(path)) return old;
@@ -104,21 +145,28 @@ export async function generate(records, variant = 'plain', { seed = 1, force = f
   let lastOrderId = 0;
   let states = 0;
   let bytes = 0;
-  let batch = '';
+  const singer = variant === 'singer';
+  let batch = singer
+    ? `{"type":"SCHEMA","stream":"orders","schema":${JSON.stringify(SCHEMAS.orders)},"key_properties":["id"],"bookmark_properties":["id"]}\n` +
+      `{"type":"SCHEMA","stream":"customers","schema":${JSON.stringify(SCHEMAS.customers)},"key_properties":["id"]}\n`
+    : '';
+  const other = singer ? 2 : 0; // lines that are neither RECORD nor STATE
   const EMITTED = 1_717_171_717_000;
   for (let i = 0; i < records; i++) {
     let line;
     if (r() < 0.7) {
       lastOrderId = 1_000_000 + orders;
       orders++;
-      line = `{"type":"RECORD","record":{"stream":"orders","data":${orderData(r, lastOrderId)},"emitted_at":${EMITTED + i}}}\n`;
+      const data = orderData(r, lastOrderId);
+      line = singer ? `{"type":"RECORD","stream":"orders","record":${data}}\n` : `{"type":"RECORD","record":{"stream":"orders","data":${data},"emitted_at":${EMITTED + i}}}\n`;
     } else {
       customers++;
-      line = `{"type":"RECORD","record":{"stream":"customers","data":${customerData(r, customers)},"emitted_at":${EMITTED + i}}}\n`;
+      const data = customerData(r, customers);
+      line = singer ? `{"type":"RECORD","stream":"customers","record":${data}}\n` : `{"type":"RECORD","record":{"stream":"customers","data":${data},"emitted_at":${EMITTED + i}}}\n`;
     }
     batch += line;
-    if (variant === 'state' && (i + 1) % STATE_EVERY === 0) {
-      batch += `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"orders"},"stream_state":{"cursor":${lastOrderId}}}}}\n`;
+    if (variant !== 'plain' && (i + 1) % STATE_EVERY === 0) {
+      batch += stateLine(singer, lastOrderId);
       states++;
     }
     if (batch.length > 1 << 20) {
@@ -127,17 +175,17 @@ export async function generate(records, variant = 'plain', { seed = 1, force = f
       batch = '';
     }
   }
-  if (variant === 'state' && records % STATE_EVERY !== 0) {
-    batch += `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"orders"},"stream_state":{"cursor":${lastOrderId}}}}}\n`;
+  if (variant !== 'plain' && records % STATE_EVERY !== 0) {
+    batch += stateLine(singer, lastOrderId);
     states++;
   }
   bytes += Buffer.byteLength(batch);
   out.write(batch);
   await new Promise((res, rej) => out.end((e) => (e ? rej(e) : res())));
   renameSync(tmp, path);
-  const meta = { version: GEN_VERSION, path, records, variant, seed, orders, customers, lastOrderId, states, bytes, lines: records + states };
+  const meta = { version: GEN_VERSION, path, records, variant, seed, orders, customers, lastOrderId, states, bytes, lines: records + states + other };
   writeFileSync(`${path}.meta.json`, JSON.stringify(meta, null, 2) + '\n');
-  log(`  ${(bytes / 1e6).toFixed(1)} MB, ${(bytes / Math.max(1, records + states)).toFixed(0)} bytes/line, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(`  ${(bytes / 1e6).toFixed(1)} MB, ${(bytes / Math.max(1, records + states + other)).toFixed(0)} bytes/line, in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return meta;
 }
 

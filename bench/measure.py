@@ -16,6 +16,10 @@ applies (flagged in the output as rss_floor_kb).
 
 Cross-check (vmhwm_kb): VmHWM sampled from /proc/PID/status every 20 ms while the command
 runs: the process's own high-water mark, descendants excluded; can miss the last 20 ms.
+Per process (procs): the same VmHWM sampling over every descendant of the command (host,
+connector, shim, tap, destination): a list of {"cmd": short command line, "vmhwm_kb": max seen}
+for each process that lived through at least one sample, so the peak of a connector or shim
+can be told apart from the host's (ru_maxrss gives only the max over the tree).
 Wall time (wall_s): perf_counter around start .. reap, so it includes process start-up.
 """
 import json
@@ -49,6 +53,47 @@ def child_of(pid):
         return None
 
 
+def children(pid):
+    out = []
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{t}/children") as f:
+                    out.extend(int(x) for x in f.read().split())
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return out
+
+
+def descendants(pid):
+    seen, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in children(p):
+            seen.append(c)
+            todo.append(c)
+    return seen
+
+
+def short_cmd(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return None
+    if not argv:
+        return None
+    # the program and the first script-like argument, by base name
+    names = [os.path.basename(argv[0])]
+    for a in argv[1:]:
+        if not a.startswith("-") and ("/" in a or "." in a):
+            names.append(os.path.basename(a))
+            break
+    return " ".join(names)
+
+
 def has_gnu_time():
     try:
         r = subprocess.run([GNU_TIME, "-f", "%M", "true"], capture_output=True, text=True)
@@ -79,6 +124,7 @@ def main():
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
     hwm = [None]
+    procs = {}  # pid -> [cmd, max VmHWM kB]
     done = threading.Event()
 
     def sample():
@@ -90,6 +136,19 @@ def main():
                 h = vmhwm(target)
                 if h is not None and not done.is_set():
                     hwm[0] = h
+                for d in [target] + descendants(target):
+                    h = vmhwm(d)
+                    if h is None or done.is_set():
+                        continue
+                    e = procs.get(d)
+                    if e is None:
+                        cmd = short_cmd(d)
+                        if cmd is None:
+                            continue
+                        procs[d] = e = [cmd, 0]
+                    elif e[0] != short_cmd(d) and short_cmd(d) is not None:
+                        e[0] = short_cmd(d)  # exec'd since the last sample (sh -> cat)
+                    e[1] = max(e[1], h)
             done.wait(0.02)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -120,6 +179,7 @@ def main():
         "user_s": ru.ru_utime,
         "sys_s": ru.ru_stime,
         "rss_floor_kb": floor,
+        "procs": [{"cmd": c, "vmhwm_kb": h} for c, h in procs.values()],
     }))
 
 

@@ -17,6 +17,20 @@
 //   host-startup   host read --out DIR                  on an empty file (fixed cost)
 // The host runs `sh bench/replay-source.sh --file FILE`, which `exec`s cat on read.
 //
+// Pipelines and shims (a second table, at --pipe-records N, default 200,000: the Singer path is
+// several times slower than the plain read, and 1M records would take a minute per run):
+//   ref-out        host read --out DIR                  on the plain file (the reference)
+//   ref-state      host read --out DIR                  on the STATE-every-1000 file
+//   singer         host read bench/replay-tap.mjs --protocol singer --out DIR: the Singer-tap
+//                  shim on the same records as Singer messages (a STATE every 1000 records)
+//   ref-startup, singer-startup   the same two on 0 records (the fixed cost: for the shim also
+//                  the tap's --about and --discover, in shim processes of their own)
+//   run-discard    host run <replay source> --destination dest-jsonl.mjs --destination-arg=--discard
+//                  (the STATE-every-1000 file; every STATE echoed by the destination)
+//   run-write      the same, the destination writing the records to files
+//   dest-discard   cat FILE | node dest-jsonl.mjs --discard write ...   (the destination alone)
+//   dest-write     cat FILE | node dest-jsonl.mjs write ...
+//
 // Every command runs under bench/measure.py (wall time, peak RSS via wait4/GNU time; see
 // there). Every host run is verified: exit 0, line counts of DIR/orders.jsonl and
 // DIR/customers.jsonl equal to the generator's counts, state.json present (and, for the
@@ -34,6 +48,8 @@ const ROOT = dirname(BENCH);
 const NODE = process.execPath;
 const HOST = join(ROOT, 'bin', 'host.js');
 const REPLAY = join(BENCH, 'replay-source.sh');
+const REPLAY_TAP = join(BENCH, 'replay-tap.mjs');
+const DEST = join(ROOT, 'fixtures', 'connectors', 'destinations', 'dest-jsonl.mjs');
 const MEASURE = join(BENCH, 'measure.py');
 const PARSE = join(BENCH, 'parse-loop.mjs');
 const TMP = join(DATA_DIR, 'tmp');
@@ -56,6 +72,7 @@ const quick = argv.includes('--quick');
 let sizes = opt('--sizes') ? opt('--sizes').split(',').map(num) : [num(opt('--records', quick ? 200_000 : 1_000_000))];
 const runs = num(opt('--runs', quick ? 3 : 5));
 const only = opt('--only') ? new Set(opt('--only').split(',')) : undefined;
+const pipeRecords = num(opt('--pipe-records', quick ? 50_000 : 200_000));
 const resultsPath = argv.includes('--no-results') ? undefined : opt('--results', join(BENCH, 'results.md'));
 if (runs < 1) throw new Error('--runs must be at least 1');
 sizes = sizes.filter((n) => n > 0);
@@ -101,6 +118,9 @@ function tail(path, n = 20) {
 
 // ---- workloads -------------------------------------------------------------------------------
 const CFG = join(TMP, 'config.json');
+const SINGER_CFG = join(TMP, 'singer-config.json');
+const SINGER_EMPTY_CFG = join(TMP, 'singer-empty-config.json');
+const DEST_CATALOG = join(TMP, 'dest-catalog.json');
 
 function hostCmd(file, outDir, extra = []) {
   const c = [NODE, HOST, 'read', '--config', CFG, '--log-level', 'warn'];
@@ -193,6 +213,134 @@ function workloads(plain, state, empty) {
   return only ? w.filter((x) => only.has(x.id)) : w;
 }
 
+/** The STREAM state of `orders` in a host state file (--out DIR/state.json or run --state). */
+function ordersCursor(file) {
+  const st = JSON.parse(readFileSync(file, 'utf8'));
+  if (st.kind === 'LEGACY') return st.states?.[0]?.data?.bookmarks?.orders?.id;
+  return (st.states ?? []).find((x) => x?.stream?.stream_descriptor?.name === 'orders')?.stream?.stream_state?.cursor;
+}
+
+function pipeWorkloads(plain, state, singer, emptyPlain) {
+  const w = [];
+  const out = (id) => join(TMP, `out-${id}`);
+  const err = (id) => join(TMP, `${id}.stderr`);
+  const so = (id) => join(TMP, `${id}.stdout`);
+  const stateFile = (id) => join(TMP, `${id}.state.json`);
+  const destCfg = (id) => join(TMP, `${id}.dest-config.json`);
+  const counts = (dir, meta) => {
+    for (const s of ['orders', 'customers']) {
+      const f = join(dir, `${s}.jsonl`);
+      check(existsSync(f), `${f} missing`);
+      const c = countLines(f);
+      check(c === meta[s], `${s}.jsonl has ${c} lines, expected ${meta[s]}`);
+    }
+  };
+  const readOut = (id, label, meta, cmd) => ({
+    id,
+    label,
+    meta,
+    host: true,
+    before() {
+      rmSync(out(id), { recursive: true, force: true });
+    },
+    cmd,
+    io: { stderr: err(id) },
+    verify() {
+      const text = verifySummary(err(id), meta.records);
+      counts(out(id), meta);
+      const sf = join(out(id), 'state.json');
+      check(existsSync(sf), `${sf} missing`);
+      if (meta.states) check(ordersCursor(sf) === meta.lastOrderId, `state.json: orders cursor ${ordersCursor(sf)}, expected ${meta.lastOrderId}`);
+      rmSync(out(id), { recursive: true, force: true });
+      return { engine_s: engineSeconds(text) };
+    },
+  });
+  w.push(readOut('ref-out', 'host read --out (reference)', plain, () => hostCmd(plain.path, out('ref-out'))));
+  w.push(readOut('ref-state', `host read --out, STATE every ${STATE_EVERY} (reference)`, state, () => hostCmd(state.path, out('ref-state'))));
+  w.push(
+    readOut('singer', `host read --protocol singer (Singer-tap shim), STATE every ${STATE_EVERY}`, singer, () => [
+      NODE, HOST, 'read', REPLAY_TAP, '--protocol', 'singer', '--config', SINGER_CFG, '--log-level', 'warn', '--out', out('singer'),
+    ]),
+  );
+  // fixed cost: 0 records (Node start-up, spec, discover, the commit; for the shim also the
+  // tap's --about and --discover, each in a shim process of its own)
+  const startup = (id, label, cmd) => ({
+    id,
+    label,
+    meta: emptyPlain,
+    host: true,
+    startup: true,
+    before() {
+      rmSync(out(id), { recursive: true, force: true });
+    },
+    cmd,
+    io: { stderr: err(id) },
+    verify() {
+      verifySummary(err(id), 0);
+      rmSync(out(id), { recursive: true, force: true });
+    },
+  });
+  w.push(startup('ref-startup', 'host read --out, 0 records (fixed cost)', () => hostCmd(emptyPlain.path, out('ref-startup'))));
+  w.push(
+    startup('singer-startup', 'host read --protocol singer, 0 records (fixed cost)', () => [
+      NODE, HOST, 'read', REPLAY_TAP, '--protocol', 'singer', '--config', SINGER_EMPTY_CFG, '--log-level', 'warn', '--out', out('singer-startup'),
+    ]),
+  );
+  const run = (id, label, discard) => ({
+    id,
+    label,
+    meta: state,
+    host: true,
+    before() {
+      rmSync(out(id), { recursive: true, force: true });
+      rmSync(stateFile(id), { force: true });
+      writeFileSync(destCfg(id), JSON.stringify({ path: out(id) }) + '\n');
+    },
+    cmd: () => {
+      const c = [NODE, HOST, 'run', '--config', CFG, '--log-level', 'warn', '--destination', DEST, '--destination-config', destCfg(id), '--state', stateFile(id)];
+      if (discard) c.push('--destination-arg=--discard');
+      return [...c, '--', 'sh', REPLAY, '--file', state.path];
+    },
+    io: { stderr: err(id) },
+    verify() {
+      const text = verifySummary(err(id), state.records);
+      const m = /(\d+) states? acknowledged/.exec(text);
+      check(m && Number(m[1]) === state.states, `host summary: ${m ? m[1] : 'no'} states acknowledged, expected ${state.states}`);
+      check(existsSync(stateFile(id)), `${stateFile(id)} missing`);
+      check(ordersCursor(stateFile(id)) === state.lastOrderId, `state: orders cursor ${ordersCursor(stateFile(id))}, expected ${state.lastOrderId}`);
+      if (!discard) counts(out(id), state);
+      rmSync(out(id), { recursive: true, force: true });
+      rmSync(stateFile(id), { force: true });
+      return { engine_s: engineSeconds(text) };
+    },
+  });
+  w.push(run('run-discard', 'host run → dest-jsonl --discard', true));
+  w.push(run('run-write', 'host run → dest-jsonl (writes files)', false));
+  const dest = (id, label, discard) => ({
+    id,
+    label,
+    meta: state,
+    before() {
+      rmSync(out(id), { recursive: true, force: true });
+      writeFileSync(destCfg(id), JSON.stringify({ path: out(id) }) + '\n');
+    },
+    // cat FILE | node dest-jsonl.mjs [--discard] write --config DC --catalog CAT
+    cmd: () => ['sh', '-c', `cat "$1" | "$2" "$3" ${discard ? '--discard ' : ''}write --config "$4" --catalog "$5"`, 'sh', state.path, NODE, DEST, destCfg(id), DEST_CATALOG],
+    io: { stdout: so(id), stderr: err(id) },
+    verify() {
+      const text = readFileSync(err(id), 'utf8');
+      check(new RegExp(`dest-jsonl: wrote ${state.records} records`).test(text), `${id}: ${text.slice(-300)}`);
+      const acks = countLines(so(id));
+      check(acks === state.states, `${id}: ${acks} STATE echoed, expected ${state.states}`);
+      if (!discard) counts(out(id), state);
+      rmSync(out(id), { recursive: true, force: true });
+    },
+  });
+  w.push(dest('dest-discard', 'dest-jsonl --discard alone, fed by cat (no host)', true));
+  w.push(dest('dest-write', 'dest-jsonl alone, fed by cat (no host, writes files)', false));
+  return only ? w.filter((x) => only.has(x.id)) : w;
+}
+
 function runOne(wl) {
   wl.before?.();
   const m = measure(wl.cmd(), wl.io);
@@ -252,8 +400,29 @@ function summarise(wl, results) {
     engine,
     engineRecs: engine ? n / engine : undefined,
     host: !!wl.host,
+    startup: !!wl.startup,
+    cpu: median(results.map((r) => (r.user_s ?? 0) + (r.sys_s ?? 0))),
+    procs: procPeaks(results),
     runs: results,
   };
+}
+
+// The processes of a run, by role (measure.py's per-process VmHWM samples): the median over the
+// runs of each role's peak (the max over the role's processes in one run: e.g. the shim runs
+// for spec, check, discover and read).
+const ROLES = [
+  ['host', /host\.js/],
+  ['shim', /singer-tap\.mjs/],
+  ['tap', /replay-tap\.mjs/],
+  ['destination', /dest-jsonl\.mjs/],
+];
+function procPeaks(results) {
+  const out = {};
+  for (const [role, re] of ROLES) {
+    const per = results.map((r) => Math.max(0, ...(r.procs ?? []).filter((p) => re.test(p.cmd)).map((p) => p.vmhwm_kb))).filter((x) => x > 0);
+    if (per.length) out[role] = median(per) * 1024 / MB;
+  }
+  return out;
 }
 
 function table(rows) {
@@ -271,6 +440,45 @@ function table(rows) {
     );
   }
   return lines.join('\n');
+}
+
+function pipeTable(rows) {
+  const ref = rows.find((r) => r.id === 'ref-out');
+  const refState = rows.find((r) => r.id === 'ref-state');
+  const lines = [
+    '| workload | records/s | wall s (min-max) | CPU s, all processes | peak RSS MB med / max | per process MB (sampled VmHWM) | vs host read --out | vs host read --out, STATE | host-reported records/s |',
+    '|---|---:|---:|---:|---:|---|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const procs = Object.entries(r.procs).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ') || '-';
+    if (r.startup) {
+      lines.push(`| ${r.label} | - | ${fmt(r.wall, 2)} (${fmt(r.wallMin, 2)}-${fmt(r.wallMax, 2)}) | ${fmt(r.cpu, 2)} | ${fmt(r.rssMed)} / ${fmt(r.rssMax)} | ${procs} | - | - | - |`);
+      continue;
+    }
+    lines.push(
+      `| ${r.label} | ${fmtInt(r.recs)} | ${fmt(r.wall, 2)} (${fmt(r.wallMin, 2)}-${fmt(r.wallMax, 2)}) | ${fmt(r.cpu, 2)} | ${fmt(r.rssMed)} / ${fmt(r.rssMax)} | ${procs} | ` +
+        `${ref ? `${fmt(r.recs / ref.recs, 2)}x` : '-'} | ${refState ? `${fmt(r.recs / refState.recs, 2)}x` : '-'} | ${r.engineRecs ? fmtInt(r.engineRecs) : '-'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function pipeTargets(n, rows) {
+  const out = [];
+  const ref = rows.find((r) => r.id === 'ref-out');
+  const singer = rows.find((r) => r.id === 'singer');
+  if (ref && singer) {
+    const x = singer.recs / ref.recs;
+    out.push(`- ${fmtInt(n)} records: Singer-tap shim ${fmtInt(singer.recs)} records/s vs host read --out ${fmtInt(ref.recs)} records/s = ${fmt(x, 2)}x: **${x >= 0.5 ? 'PASS' : 'FAIL'}** (target >= 0.50x)`);
+    if (singer.engineRecs && ref.engineRecs) out.push(`  - start-up excluded (the host's own summary): ${fmtInt(singer.engineRecs)} vs ${fmtInt(ref.engineRecs)} records/s = ${fmt(singer.engineRecs / ref.engineRecs, 2)}x`);
+  }
+  for (const id of ['run-discard', 'run-write']) {
+    const r = rows.find((x) => x.id === id);
+    const d = rows.find((x) => x.id === id.replace('run-', 'dest-'));
+    if (r && ref) out.push(`- ${fmtInt(n)} records: ${r.label}: ${fmt(r.recs / ref.recs, 2)}x host read --out${d ? `; the destination alone (${d.label}) ${fmtInt(d.recs)} records/s, so the pipeline runs at ${fmt(r.recs / d.recs, 2)}x its destination's own speed` : ''}`);
+  }
+  for (const r of rows.filter((x) => x.host)) out.push(`- ${fmtInt(n)} records: ${r.label}: peak RSS max ${fmt(r.rssMax)} MB: **${r.rssMax <= 150 ? 'PASS' : 'FAIL'}** (target <= 150 MB)`);
+  return out.join('\n');
 }
 
 function targets(bySize) {
@@ -313,48 +521,90 @@ variants tried (string/StringDecoder, readline, ndjson). The host reads a pipe f
 (64 KiB pipe buffer); the baselines read the file directly. Files are in the page cache (warmed
 before the first round). The order of workloads rotates each round.`;
 
+const PIPE_NOTES = `The same records in every row (bench/generate.mjs, seed 1): the plain file, the same with a
+STREAM STATE every 1,000 records, and (singer row) the same \`data\` bytes as Singer messages
+(SCHEMA, RECORD, a Singer STATE every 1,000 records) replayed by bench/replay-tap.mjs through the
+Singer-tap shim (shims/singer-tap.mjs). "vs host read --out" divides records/s by the reference
+row's, measured in the same rounds. Peak RSS is ru_maxrss (the max over the process tree: host,
+connector, shim, tap, destination); "per process" is each role's sampled VmHWM (median over the
+runs; a role's max over its processes in a run). CPU s is user + system time of the whole tree.
+run-* rows: host run into fixtures/connectors/destinations/dest-jsonl.mjs, which echoes every
+STATE (the host commits what is echoed); dest-* rows: the destination alone, fed by cat.`;
+
 // ---- main ------------------------------------------------------------------------------------
+let failed = false;
+
+/** Run every workload once per round (the order rotating each round); the rows of medians. */
+function rounds(wls, n, title) {
+  const results = new Map(wls.map((w) => [w.id, []]));
+  log(`\n== ${title} ==`);
+  for (let round = 0; round < runs; round++) {
+    const order = wls.map((_, i) => wls[(i + round) % wls.length]);
+    for (const wl of order) {
+      let r;
+      try {
+        r = runOne(wl);
+      } catch (err) {
+        if (!(err instanceof VerifyError)) throw err;
+        log(`VERIFY FAILED [${wl.id}, ${fmtInt(n)} records, round ${round + 1}]: ${err.message}`);
+        failed = true;
+        continue;
+      }
+      results.get(wl.id).push(r);
+      log(
+        `  round ${round + 1}/${runs} ${wl.id.padEnd(13)} ${r.wall_s.toFixed(2).padStart(7)} s  ${(r.maxrss_kb / 1024).toFixed(0).padStart(4)} MiB rss` +
+          `${r.vmhwm_kb ? ` (own VmHWM ${(r.vmhwm_kb / 1024).toFixed(0)} MiB)` : ''}${r.engine_s ? `  engine ${r.engine_s.toFixed(2)} s` : ''}`,
+      );
+    }
+  }
+  return wls.filter((w) => results.get(w.id).length).map((w) => summarise(w, results.get(w.id)));
+}
+
 async function main() {
   const e = env();
-  log(`node ${e.node}, ${e.cpu}, ${e.cores} cores; sizes ${sizes.join(', ')}, ${runs} run(s) each`);
+  log(`node ${e.node}, ${e.cpu}, ${e.cores} cores; sizes ${sizes.join(', ')}, ${runs} run(s) each; pipelines and shims at ${pipeRecords}`);
   mkdirSync(TMP, { recursive: true });
   writeFileSync(CFG, '{}\n');
   const empty = await generate(0, 'plain', { log });
   const bySize = new Map();
   const started = Date.now();
-  let failed = false;
   for (const n of sizes) {
     const plain = await generate(n, 'plain', { log });
     const state = await generate(n, 'state', { log });
-    for (const f of [plain.path, state.path]) spawnSync('sh', ['-c', `cat "${f}" > /dev/null`]); // page cache
     const wls = workloads(plain, state, empty);
-    const results = new Map(wls.map((w) => [w.id, []]));
-    log(`\n== ${fmtInt(n)} records (${(plain.bytes / MB).toFixed(1)} MB; ${plain.orders} orders, ${plain.customers} customers) ==`);
-    for (let round = 0; round < runs; round++) {
-      const order = wls.map((_, i) => wls[(i + round) % wls.length]);
-      for (const wl of order) {
-        let r;
-        try {
-          r = runOne(wl);
-        } catch (err) {
-          if (!(err instanceof VerifyError)) throw err;
-          log(`VERIFY FAILED [${wl.id}, ${fmtInt(n)} records, round ${round + 1}]: ${err.message}`);
-          failed = true;
-          continue;
-        }
-        results.get(wl.id).push(r);
-        log(
-          `  round ${round + 1}/${runs} ${wl.id.padEnd(13)} ${r.wall_s.toFixed(2).padStart(7)} s  ${(r.maxrss_kb / 1024).toFixed(0).padStart(4)} MiB rss` +
-            `${r.vmhwm_kb ? ` (own VmHWM ${(r.vmhwm_kb / 1024).toFixed(0)} MiB)` : ''}${r.engine_s ? `  engine ${r.engine_s.toFixed(2)} s` : ''}`,
-        );
-      }
-    }
-    const rows = wls.filter((w) => results.get(w.id).length).map((w) => summarise(w, results.get(w.id)));
+    if (!wls.length) continue;
+    for (const f of [plain.path, state.path]) spawnSync('sh', ['-c', 'cat "$1" > /dev/null', 'sh', f]); // page cache
+    const rows = rounds(wls, n, `${fmtInt(n)} records (${(plain.bytes / MB).toFixed(1)} MB; ${plain.orders} orders, ${plain.customers} customers)`);
     bySize.set(n, rows);
     console.log(`\n### ${fmtInt(n)} records (${(plain.bytes / MB).toFixed(0)} MB), median of ${runs} run(s)\n\n${table(rows)}\n`);
   }
+
+  // pipelines and shims, at their own size
+  let pipe;
+  if (pipeRecords > 0) {
+    const n = pipeRecords;
+    const plain = await generate(n, 'plain', { log });
+    const state = await generate(n, 'state', { log });
+    const singer = await generate(n, 'singer', { log });
+    writeFileSync(SINGER_CFG, JSON.stringify({ file: singer.path }) + '\n');
+    writeFileSync(SINGER_EMPTY_CFG, JSON.stringify({ file: (await generate(0, 'singer', { log })).path }) + '\n');
+    const stream = (name, sync, dsm, cursor) => ({
+      stream: { name, json_schema: { type: 'object' }, supported_sync_modes: ['full_refresh', 'incremental'] },
+      sync_mode: sync,
+      ...(cursor ? { cursor_field: [cursor] } : {}),
+      destination_sync_mode: dsm,
+    });
+    writeFileSync(DEST_CATALOG, JSON.stringify({ streams: [stream('orders', 'incremental', 'append', 'id'), stream('customers', 'full_refresh', 'overwrite')] }) + '\n');
+    const wls = pipeWorkloads(plain, state, singer, empty);
+    if (wls.length) {
+      for (const f of [plain.path, state.path, singer.path]) spawnSync('sh', ['-c', 'cat "$1" > /dev/null', 'sh', f]);
+      const rows = rounds(wls, n, `pipelines and shims: ${fmtInt(n)} records (${(plain.bytes / MB).toFixed(1)} MB)`);
+      pipe = { n, rows, bytes: plain.bytes };
+      console.log(`\n### Pipelines and shims: ${fmtInt(n)} records, median of ${runs} run(s)\n\n${pipeTable(rows)}\n`);
+    }
+  }
   rmSync(TMP, { recursive: true, force: true });
-  const tgt = targets(bySize);
+  const tgt = [targets(bySize), pipe ? pipeTargets(pipe.n, pipe.rows) : ''].filter(Boolean).join('\n');
   console.log(`Targets:\n${tgt}\n`);
   const secs = (Date.now() - started) / 1000;
   log(`bench time ${secs.toFixed(0)} s`);
@@ -369,9 +619,10 @@ async function main() {
       `- CPU: ${e.cpu}, ${e.cores} cores (kernel ${e.kernel})`,
       `- Source: ${e.commit}`,
       `- Command: \`${cmd}\` (${runs} run(s) per workload and size, ${secs.toFixed(0)} s in all)`,
-      `- Data: bench/generate.mjs, seed 1: RECORD lines of ~${Math.round((bySize.size ? [...bySize.values()][0][0].bytes : 0) / sizes[0])} bytes, two streams (orders ~70 %, incremental on id; customers ~30 %, full refresh)`,
+      `- Data: bench/generate.mjs, seed 1: RECORD lines of ~${Math.round(bySize.size ? [...bySize.values()][0][0].bytes / sizes[0] : pipe ? pipe.bytes / pipe.n : 0)} bytes, two streams (orders ~70 %, incremental on id; customers ~30 %, full refresh)`,
       '',
       ...[...bySize].flatMap(([n, rows]) => [`## ${fmtInt(n)} records (${(rows[0].bytes / MB).toFixed(0)} MB)`, '', table(rows), '']),
+      ...(pipe ? [`## Pipelines and shims: ${fmtInt(pipe.n)} records (${(pipe.bytes / MB).toFixed(0)} MB as protocol RECORD lines)`, '', pipeTable(pipe.rows), '', PIPE_NOTES, ''] : []),
       '## Targets',
       '',
       tgt,
@@ -382,7 +633,7 @@ async function main() {
       '',
       '## Raw runs (wall s / peak RSS MB)',
       '',
-      ...[...bySize].flatMap(([n, rows]) => [
+      ...[...bySize, ...(pipe ? [[pipe.n, pipe.rows]] : [])].flatMap(([n, rows]) => [
         `- ${fmtInt(n)} records: ` + rows.map((r) => `${r.id}: ${r.runs.map((x) => `${x.wall_s.toFixed(2)}/${fmt((x.maxrss_kb * 1024) / MB, 0)}`).join(' ')}`).join('; '),
       ]),
       '',
