@@ -268,6 +268,8 @@ export class DestinationSink implements ReadSink {
 
   /** The end of the source: tell the destination how each stream ended, close its input, wait for it. */
   async finish(ok: boolean): Promise<SinkResult> {
+    // a destination that ended before its input did cannot have taken everything sent to it
+    const endedEarly = this.closed;
     if (!this.closed) {
       for (const s of this.o.streams) {
         const descriptor: Record<string, string> = { name: s.name };
@@ -294,8 +296,8 @@ export class DestinationSink implements ReadSink {
       if (ok) result.error = interrupted;
       return result;
     }
-    if (exit.exitCode !== 0 || this.traceError) {
-      const how = exit.exitCode !== undefined ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`;
+    if (exit.exitCode !== 0 || this.traceError || endedEarly) {
+      const how = exit.exitCode !== undefined ? `exited with code ${exit.exitCode}${exit.exitCode === 0 ? ' before the end of its input' : ''}` : `was killed by ${exit.signal}`;
       const tail = this.proc.stderrTail();
       const lastSent = this.last ? this.o.masker.mask(Buffer.from(this.last.buf.subarray(this.last.s, Math.min(this.last.e, this.last.s + 300))).toString('utf8')) : undefined;
       const parts = [`the destination ${this.o.ref.display} ${how}${this.traceError ? `: ${this.traceError}` : ''}`];

@@ -123,6 +123,16 @@ describe('host run into a protocol destination', () => {
     expect(streamState(s.state, 'events')).toEqual({ cursor: 12 });
   });
 
+  it('a destination that exits 0 before the end of its input is a failure, not a quiet success', async () => {
+    const s = setup();
+    const cfg = writeJson(s.dir, 'big.json', { api_key: 'k-1234567', event_count: 50000, state_every: 1000 });
+    const r = await runInto(DEST, s, destArgs('--exit-early', '2000'), EXAMPLE.node, cfg);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('exited with code 0 before the end of its input');
+    // only what it acknowledged before it left is committed
+    expect(streamState(s.state, 'events').cursor).toBeLessThan(2000);
+  });
+
   it('a source that fails: the destination drains, gets INCOMPLETE, and the state it acknowledges is kept', async () => {
     const s = setup();
     const cfg = writeJson(s.dir, 'src.json', {});
