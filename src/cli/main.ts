@@ -91,7 +91,8 @@ export async function main(argv: string[]): Promise<number> {
       .option('out', { type: 'string', describe: 'output directory: DIR/<stream>.jsonl, manifest.json, state.json' })
       .option('validate', { choices: ['off', 'warn', 'fail'], default: DEFAULTS.validate, describe: "check records against their stream's json_schema" })
       .option('heartbeat-timeout', { type: 'number', default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' })
-      .option('commit-interval', { type: 'number', default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' });
+      .option('commit-interval', { type: 'number', default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' })
+      .option('full-refresh', { type: 'boolean', default: false, describe: 'ignore the stored state of the streams read: read them from the start, replace their data, and replace the stored state only if the run succeeds' });
   const readArgs = (a: Common & Record<string, unknown>) => ({
     ...opts(a),
     configFile: a.config,
@@ -102,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     validate: a['validate'] as ValidateMode,
     heartbeatMs: (a['heartbeat-timeout'] as number) * 1000,
     commitIntervalMs: (a['commit-interval'] as number) * 1000,
+    fullRefresh: a['full-refresh'] as boolean,
   });
   let code = EXIT.OK as number;
 

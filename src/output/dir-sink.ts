@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { fsyncDir, writeFileAtomic } from '../io/atomic.js';
 import { StreamFile } from './stream-file.js';
 import { assignPaths } from './paths.js';
-import { StateMerger, writeStateFile, type StoredState, type FileEntry } from '../state/state.js';
+import { StateMerger, writeStateFile, fullRefreshStart, type StoredState, type FileEntry } from '../state/state.js';
 import type { ReadSink, SinkResult } from '../run/sink.js';
 import type { RunStream, StateMessage } from '../run/streams.js';
 import { StateError } from '../errors.js';
@@ -21,6 +21,12 @@ export interface DirSinkOptions {
   logger: Logger;
   /** Coalesce commits: at most one per this many ms (0: commit every state). */
   commitIntervalMs: number;
+  /**
+   * `--full-refresh`: every stream is written to a .partial file; nothing is committed during
+   * the run; on success all files are swapped in and the new state written (journaled in
+   * `swap_pending`); on failure the old files and state stay as they were.
+   */
+  fullRefresh?: boolean | undefined;
 }
 
 interface Target {
@@ -28,6 +34,8 @@ interface Target {
   rel: string;
   abs: string;
   mode: 'append' | 'overwrite';
+  /** The mode of the file entry once swapped in (append for an incremental stream refreshed in full). */
+  finalMode: 'append' | 'overwrite';
   file: StreamFile;
   /** overwrite: the .partial being written; swapped in on completion */
   partial?: string;
@@ -78,7 +86,7 @@ export class DirSink implements ReadSink {
 
   constructor(opts: DirSinkOptions) {
     this.opts = opts;
-    this.merger = new StateMerger(opts.stored);
+    this.merger = new StateMerger(opts.fullRefresh ? fullRefreshStart(opts.stored, opts.streams) : opts.stored);
     this.files = { ...opts.stored.files };
     const paths = assignPaths(opts.streams); // refuse colliding names before touching anything
     mkdirSync(opts.dir, { recursive: true });
@@ -87,16 +95,17 @@ export class DirSink implements ReadSink {
       const rel = paths.get(s)!;
       const abs = join(opts.dir, rel);
       mkdirSync(dirname(abs), { recursive: true });
-      const mode = s.configured.destination_sync_mode === 'overwrite' ? 'overwrite' : 'append';
+      const finalMode = s.configured.destination_sync_mode === 'overwrite' ? 'overwrite' : 'append';
+      const mode = opts.fullRefresh ? 'overwrite' : finalMode;
       if (mode === 'overwrite') {
         const partial = `${abs}.partial`;
-        this.targets.set(s, { stream: s, rel, abs, mode, partial, file: new StreamFile(partial, { truncate: true }), swapped: false, incomplete: false });
+        this.targets.set(s, { stream: s, rel, abs, mode, finalMode, partial, file: new StreamFile(partial, { truncate: true }), swapped: false, incomplete: false });
       } else {
         const known = this.files[rel];
         let records = known?.mode === 'append' ? known.records : 0;
         if (!known && existsSync(abs)) records = countLines(abs, statSync(abs).size);
         const file = new StreamFile(abs, { truncate: false, records });
-        const t: Target = { stream: s, rel, abs, mode, file, swapped: false, incomplete: false };
+        const t: Target = { stream: s, rel, abs, mode, finalMode, file, swapped: false, incomplete: false };
         this.targets.set(s, t);
         this.files[rel] = { bytes: file.bytes, records: file.records, mode, stream: this.descriptor(s), ...this.syncModes(s) };
         const rep = this.files[`${rel}.partial`];
@@ -110,7 +119,8 @@ export class DirSink implements ReadSink {
     // every file this run appends to back to these lengths.
     const lengths = this.lengthsNow();
     this.committed = { states: this.merger.snapshot(), lengths };
-    this.writeState(this.committed);
+    // (a full refresh leaves the stored state as it is until it succeeds)
+    if (!opts.fullRefresh) this.writeState(this.committed);
   }
 
   private descriptor(s: RunStream): FileEntry['stream'] {
@@ -123,6 +133,17 @@ export class DirSink implements ReadSink {
 
   /** After a crash: cut append files back to their committed lengths; drop stale partial files. */
   private recover(): void {
+    const pending = this.opts.stored.swap_pending ?? [];
+    if (pending.length) {
+      // a --full-refresh commit stopped half-way: its state is written, finish its renames
+      for (const rel of pending) {
+        const abs = join(this.opts.dir, rel);
+        if (existsSync(`${abs}.partial`)) renameSync(`${abs}.partial`, abs);
+      }
+      fsyncDir(this.opts.dir);
+      this.opts.logger.warn(`finished the swap of a full refresh that was interrupted: ${pending.join(', ')}`);
+      writeStateFile(this.opts.stateFile, { ...this.opts.stored, swap_pending: undefined });
+    }
     for (const [rel, e] of Object.entries(this.files)) {
       const abs = join(this.opts.dir, rel);
       if (existsSync(`${abs}.partial`) && !this.files[`${rel}.partial`]) unlinkSync(`${abs}.partial`);
@@ -175,6 +196,7 @@ export class DirSink implements ReadSink {
 
   state(msg: StateMessage): void {
     if (!this.merger.apply(msg)) return;
+    if (this.opts.fullRefresh) return; // committed once, at the end
     this.pending = { states: this.merger.snapshot(), lengths: this.lengthsNow() };
     const now = Date.now();
     if (!this.inflight && now - this.lastCommitAt >= this.opts.commitIntervalMs) this.commitInBackground();
@@ -230,6 +252,10 @@ export class DirSink implements ReadSink {
   streamStatus(stream: RunStream, status: string, activateVersion?: string): void {
     const t = this.targets.get(stream);
     if (!t) return;
+    if (this.opts.fullRefresh) {
+      if (status === 'INCOMPLETE') t.incomplete = true;
+      return; // every file is swapped in at the end, together
+    }
     if (activateVersion !== undefined) return this.activateVersion(t, status, activateVersion);
     if (status === 'INCOMPLETE') t.incomplete = true;
     if (status === 'COMPLETE' && t.mode === 'overwrite' && !t.swapped) {
@@ -296,7 +322,7 @@ export class DirSink implements ReadSink {
     renameSync(t.partial!, t.abs);
     fsyncDir(dirname(t.abs));
     t.swapped = true;
-    this.files[t.rel] = { bytes: t.file.bytes, records: t.file.records, mode: 'overwrite', stream: this.descriptor(t.stream), ...this.syncModes(t.stream) };
+    this.files[t.rel] = { bytes: t.file.bytes, records: t.file.records, mode: t.finalMode, stream: this.descriptor(t.stream), ...this.syncModes(t.stream) };
     this.opts.logger.debug({ file: t.abs }, `full refresh of ${t.stream.display} complete: ${t.file.records} records`);
   }
 
@@ -307,6 +333,7 @@ export class DirSink implements ReadSink {
   async finish(ok: boolean): Promise<SinkResult> {
     await this.inflight;
     if (this.asyncError) throw this.asyncError;
+    if (this.opts.fullRefresh) return this.finishFullRefresh(ok);
     let stateCommitted = this.commits > 1;
     if (ok) {
       for (const t of this.targets.values()) {
@@ -353,6 +380,42 @@ export class DirSink implements ReadSink {
     }
     this.writeManifest();
     return { stateFile: this.opts.stateFile, stateCommitted, output: this.opts.dir };
+  }
+
+  /**
+   * The end of a --full-refresh run. Success: the data made durable, the new state written with
+   * every file's new length and `swap_pending`, the renames, then the state again without it
+   * (a crash in between is finished by the next run's recover()). Failure: nothing changes.
+   */
+  private finishFullRefresh(ok: boolean): SinkResult {
+    const incomplete = [...this.targets.values()].filter((t) => t.incomplete).map((t) => t.stream.display);
+    if (ok && incomplete.length) this.opts.logger.warn(`--full-refresh: ${incomplete.join(', ')} reported INCOMPLETE; nothing is replaced`);
+    if (!ok || incomplete.length) {
+      for (const t of this.targets.values()) {
+        t.file.close();
+        if (existsSync(t.partial!)) unlinkSync(t.partial!);
+      }
+      this.opts.logger.info('--full-refresh did not complete: the previous files and state are kept');
+      return { stateFile: this.opts.stateFile, stateCommitted: false, output: this.opts.dir };
+    }
+    const rels: string[] = [];
+    for (const t of this.targets.values()) {
+      t.file.sync();
+      t.file.close();
+      this.files[t.rel] = { bytes: t.file.bytes, records: t.file.records, mode: t.finalMode, stream: this.descriptor(t.stream), ...this.syncModes(t.stream) };
+      rels.push(t.rel);
+    }
+    const snap = this.merger.snapshot();
+    writeStateFile(this.opts.stateFile, { kind: snap.kind, states: snap.states, files: this.files, swap_pending: rels });
+    for (const t of this.targets.values()) {
+      renameSync(t.partial!, t.abs);
+      t.swapped = true;
+    }
+    fsyncDir(this.opts.dir);
+    for (const t of this.targets.values()) if (dirname(t.abs) !== this.opts.dir) fsyncDir(dirname(t.abs));
+    writeStateFile(this.opts.stateFile, { kind: snap.kind, states: snap.states, files: this.files });
+    this.writeManifest();
+    return { stateFile: this.opts.stateFile, stateCommitted: true, output: this.opts.dir };
   }
 
   private writeManifest(): void {

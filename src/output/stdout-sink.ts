@@ -11,7 +11,7 @@
 import { writeSync } from 'node:fs';
 import type { ReadSink, SinkResult } from '../run/sink.js';
 import type { RunStream, StateMessage } from '../run/streams.js';
-import { StateMerger, writeStateFile, type StoredState } from '../state/state.js';
+import { StateMerger, writeStateFile, fullRefreshStart, type StoredState } from '../state/state.js';
 import { StateError } from '../errors.js';
 import { stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
 
@@ -26,6 +26,10 @@ export interface StdoutSinkOptions {
   stored: StoredState;
   commitIntervalMs: number;
   format?: 'airbyte' | 'singer' | undefined;
+  /** `--full-refresh`: start from no state for the streams read, commit only when the run succeeds. */
+  fullRefresh?: boolean | undefined;
+  /** The streams read (for --full-refresh). */
+  streams?: readonly { name: string; namespace?: string | undefined }[] | undefined;
 }
 
 /** A Singer stream name for a (namespace, name): `namespace-name`, as tap-postgres names its streams. */
@@ -71,7 +75,7 @@ export class StdoutSink implements ReadSink {
   constructor(opts: StdoutSinkOptions) {
     this.fd = opts.fd ?? 1;
     this.opts = opts;
-    this.merger = new StateMerger(opts.stored);
+    this.merger = new StateMerger(opts.fullRefresh ? fullRefreshStart(opts.stored, opts.streams ?? []) : opts.stored);
   }
 
   /** Write prefix + src[s, e) + suffix + newline. */
@@ -156,7 +160,7 @@ export class StdoutSink implements ReadSink {
     } else this.put(line, ls, le);
     if (!applied || !this.opts.stateFile || this.closed) return;
     this.mark = { end: this.pos, snap: this.merger.snapshot() };
-    if (Date.now() - this.lastCommitAt >= this.opts.commitIntervalMs) this.commit();
+    if (!this.opts.fullRefresh && Date.now() - this.lastCommitAt >= this.opts.commitIntervalMs) this.commit();
   }
 
   /** A state is committed only once it (and every record before it) reached stdout. */
@@ -177,11 +181,12 @@ export class StdoutSink implements ReadSink {
   }
 
   finish(ok: boolean): SinkResult {
-    // On failure, the latest state is still safe to keep: its records were written before it.
-    void ok;
+    // On failure, the latest state is still safe to keep: its records were written before it
+    // (not for --full-refresh, which replaces the stored state only when it succeeds).
     // Singer: a final STATE after the last RECORD, so the target sees the latest state last
     if (this.opts.format === 'singer' && this.recordsSinceState && this.merger.snapshot().states.length > 0 && !this.closed) this.singerState();
-    this.commit();
+    if (this.opts.fullRefresh && !ok) this.flush(); // a failed full refresh keeps the stored state
+    else this.commit();
     return { stateFile: this.opts.stateFile, stateCommitted: this.committedAny, output: 'stdout' };
   }
 }

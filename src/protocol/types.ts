@@ -425,6 +425,8 @@ export interface HostStateFile {
   /** ISO 8601 date-time. */
   committed_at: string;
   out_dir?: string;
+  /** A --full-refresh commit in progress: files whose .partial versions are renamed over them. */
+  swap_pending?: string[];
   /** `host run` into a destination: the last sync_id and each stream's generation_id. */
   destination?: { sync_id: number; generations: Record<string, number>; [key: string]: unknown };
   [key: string]: unknown;

@@ -77,7 +77,7 @@ class QueueSink implements ReadSink {
   }
 }
 
-export function read(connector: ConnectorInput, opts: Omit<ReadOptions, 'out'>): ReadRun {
+export function read(connector: ConnectorInput, opts: Omit<ReadOptions, 'out' | 'fullRefresh'>): ReadRun {
   const sink = new QueueSink();
   let merger: StateMerger | undefined;
   let stored: StoredState = emptyState();

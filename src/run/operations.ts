@@ -205,6 +205,11 @@ export interface ReadOptions extends ConfigInput, CommonOptions {
   format?: 'airbyte' | 'singer' | undefined;
   heartbeatMs?: number | undefined;
   commitIntervalMs?: number | undefined;
+  /**
+   * Ignore the stored state for the streams read: the connector gets no state, their data is
+   * replaced (as a full refresh), and the stored state is replaced only when the run succeeds.
+   */
+  fullRefresh?: boolean | undefined;
   /** Called after each CONTROL write-back with the changed field names. */
   onConfigUpdate?: ((fields: string[]) => void) | undefined;
 }
@@ -245,10 +250,11 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
     const sink = makeSink
       ? makeSink({ stored, streams, stateFile, masker: s.masker })
       : o.out
-        ? new DirSink({ dir: o.out, stateFile: stateFile!, stored, streams: streams.list, logger, commitIntervalMs })
-        : new StdoutSink({ stateFile, stored, commitIntervalMs, format: o.format });
+        ? new DirSink({ dir: o.out, stateFile: stateFile!, stored, streams: streams.list, logger, commitIntervalMs, fullRefresh: o.fullRefresh })
+        : new StdoutSink({ stateFile, stored, commitIntervalMs, format: o.format, fullRefresh: o.fullRefresh, streams: streams.list });
     const args = ['read', '--config', s.configPath, '--catalog', s.files.write('catalog.json', JSON.stringify({ streams: configured }))];
-    const stateText = stateForConnector(stored);
+    const stateText = o.fullRefresh ? undefined : stateForConnector(stored);
+    if (o.fullRefresh) logger.info(`--full-refresh: ${streams.list.map((x) => x.display).join(', ')} read from the start; the stored state is replaced only if the run succeeds`);
     if (stateText !== undefined) args.push('--state', s.files.write('state.json', stateText));
     const engine = new ReadEngine({
       ref: s.ref,

@@ -25,7 +25,7 @@ import { runSimpleCommand, type Message } from './simple-command.js';
 import { readWith, validateConfig, mergeConfig, DEFAULTS, type ReadOptions, type ReadResult, type ConnectorInput } from './operations.js';
 import type { ReadSink, SinkResult } from './sink.js';
 import type { RunStream, StateMessage } from './streams.js';
-import { StateMerger, writeStateFile, type StoredState, type DestinationInfo } from '../state/state.js';
+import { StateMerger, writeStateFile, fullRefreshStart, type StoredState, type DestinationInfo } from '../state/state.js';
 
 export type DestinationSyncMode = 'append' | 'overwrite' | 'append_dedup';
 
@@ -73,6 +73,8 @@ export interface DestinationSinkOptions {
   commitIntervalMs: number;
   signal?: AbortSignal | undefined;
   maxLineBytes: number;
+  /** `--full-refresh`: start from no state for these streams, commit only when everything succeeds. */
+  fullRefresh?: boolean | undefined;
 }
 
 /** A ReadSink that feeds a destination process and commits the states it acknowledges. */
@@ -102,7 +104,7 @@ export class DestinationSink implements ReadSink {
   constructor(o: DestinationSinkOptions) {
     this.o = o;
     this.log = o.logger.child({ connector: o.ref.name });
-    this.merger = new StateMerger(o.stored);
+    this.merger = new StateMerger(o.fullRefresh ? fullRefreshStart(o.stored, o.streams) : o.stored);
     this.proc = spawnConnector(o.ref, o.args, { logger: o.logger, masker: o.masker, killGraceMs: o.killGraceMs, filesDir: o.filesDir, stdin: true });
     this.proc.stdin!.on('error', () => {
       this.inputClosed = true;
@@ -183,7 +185,7 @@ export class DestinationSink implements ReadSink {
     this.ackedUncommitted = true;
     this.acknowledged++;
     this.pending.splice(0, i + 1);
-    if (Date.now() - this.lastCommitAt >= this.o.commitIntervalMs) this.commit();
+    if (!this.o.fullRefresh && Date.now() - this.lastCommitAt >= this.o.commitIntervalMs) this.commit();
   }
 
   private commit(): void {
@@ -288,7 +290,9 @@ export class DestinationSink implements ReadSink {
     this.o.signal?.removeEventListener('abort', onAbort);
     await this.stdoutDone;
     const interrupted = this.o.signal?.aborted ? new InterruptedError(this.o.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT') : undefined;
-    if (this.ackedUncommitted || (!this.committedAny && exit.exitCode === 0 && ok)) this.commit();
+    const succeeded = ok && !interrupted && exit.exitCode === 0 && !this.traceError && !endedEarly;
+    // a --full-refresh run replaces the stored state only when everything succeeded
+    if (this.o.fullRefresh ? succeeded : this.ackedUncommitted || (!this.committedAny && succeeded)) this.commit();
     const result: SinkResult = { stateFile: this.o.stateFile, stateCommitted: this.committedAny, output: this.o.ref.display };
     assertStarted(exit, this.o.ref);
     if (interrupted) {
@@ -315,17 +319,26 @@ export class DestinationSink implements ReadSink {
 }
 
 /** Each configured stream with the destination fields the Airbyte platform sets. */
-export function destinationCatalog(streams: RunStream[], info: DestinationInfo, mode: DestinationSyncMode | undefined): { streams: Record<string, unknown>[] } {
+/** A stream's destination sync mode: the option, else overwrite for a full refresh (or --full-refresh), else append. */
+function syncModeFor(s: RunStream, mode: DestinationSyncMode | undefined, fullRefresh: boolean): DestinationSyncMode {
+  return mode ?? (s.configured.sync_mode === 'full_refresh' || fullRefresh ? 'overwrite' : 'append');
+}
+
+/** Whether this run replaces the stream's data in the destination: a new generation. */
+function replaces(s: RunStream, mode: DestinationSyncMode | undefined, fullRefresh: boolean): boolean {
+  return (s.configured.sync_mode === 'full_refresh' || fullRefresh) && syncModeFor(s, mode, fullRefresh) === 'overwrite';
+}
+
+export function destinationCatalog(streams: RunStream[], info: DestinationInfo, mode: DestinationSyncMode | undefined, fullRefresh = false): { streams: Record<string, unknown>[] } {
   return {
     streams: streams.map((s) => {
       const c = s.configured;
-      const dsm = mode ?? (c.sync_mode === 'full_refresh' ? 'overwrite' : 'append');
       const generation = info.generations[s.display] ?? 0;
       return {
         ...c,
-        destination_sync_mode: dsm,
+        destination_sync_mode: syncModeFor(s, mode, fullRefresh),
         generation_id: generation,
-        minimum_generation_id: c.sync_mode === 'full_refresh' && dsm === 'overwrite' ? generation : 0,
+        minimum_generation_id: replaces(s, mode, fullRefresh) ? generation : 0,
         sync_id: info.sync_id,
       };
     }),
@@ -333,12 +346,11 @@ export function destinationCatalog(streams: RunStream[], info: DestinationInfo, 
 }
 
 /** The next run's sync id and generations: a full refresh + overwrite starts a new generation. */
-export function nextDestinationInfo(prev: DestinationInfo | undefined, streams: RunStream[], mode: DestinationSyncMode | undefined): DestinationInfo {
+export function nextDestinationInfo(prev: DestinationInfo | undefined, streams: RunStream[], mode: DestinationSyncMode | undefined, fullRefresh = false): DestinationInfo {
   const generations: Record<string, number> = { ...(prev?.generations ?? {}) };
   for (const s of streams) {
-    const dsm = mode ?? (s.configured.sync_mode === 'full_refresh' ? 'overwrite' : 'append');
     const g = generations[s.display];
-    if (s.configured.sync_mode === 'full_refresh' && dsm === 'overwrite') generations[s.display] = g === undefined ? 0 : g + 1;
+    if (replaces(s, mode, fullRefresh)) generations[s.display] = g === undefined ? 0 : g + 1;
     else generations[s.display] = g ?? 0;
   }
   return { sync_id: (prev?.sync_id ?? 0) + 1, generations };
@@ -388,8 +400,8 @@ export async function run(source: ConnectorInput, o: RunOptions): Promise<RunRes
     const configPath = files.write('destination-config.json', stringifyLossless(config.value));
     const r = await readWith(source, o, (ctx) => {
       ctx.masker.add(destSecrets);
-      const info = nextDestinationInfo(ctx.stored.destination, ctx.streams.list, o.destinationSyncMode);
-      const catalogPath = files.write('destination-catalog.json', stringifyLossless(destinationCatalog(ctx.streams.list, info, o.destinationSyncMode)));
+      const info = nextDestinationInfo(ctx.stored.destination, ctx.streams.list, o.destinationSyncMode, o.fullRefresh);
+      const catalogPath = files.write('destination-catalog.json', stringifyLossless(destinationCatalog(ctx.streams.list, info, o.destinationSyncMode, o.fullRefresh)));
       sink = new DestinationSink({
         ref: dest,
         args: ['write', '--config', configPath, '--catalog', catalogPath],
@@ -404,6 +416,7 @@ export async function run(source: ConnectorInput, o: RunOptions): Promise<RunRes
         commitIntervalMs: o.commitIntervalMs ?? DEFAULTS.commitIntervalMs,
         signal: o.signal,
         maxLineBytes: o.maxLineBytes ?? DEFAULTS.maxLineBytes,
+        fullRefresh: o.fullRefresh,
       });
       return sink;
     });

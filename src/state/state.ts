@@ -31,6 +31,11 @@ export interface StoredState {
   committed_at?: string | undefined;
   /** `host run` into a destination: the last sync id and each stream's generation. */
   destination?: DestinationInfo | undefined;
+  /**
+   * A `--full-refresh` commit in progress: these files' `.partial` versions are to be renamed
+   * over them. Written before the renames; a run that finds it finishes the renames first.
+   */
+  swap_pending?: string[] | undefined;
 }
 
 export interface DestinationInfo {
@@ -112,7 +117,9 @@ export function readStateFile(file: string): StoredState | undefined {
       isPlainObject(d) && typeof d['sync_id'] === 'number' && isPlainObject(d['generations'])
         ? { sync_id: d['sync_id'], generations: Object.fromEntries(Object.entries(d['generations']).filter(([, g]) => typeof g === 'number')) as Record<string, number> }
         : undefined;
-    return { kind, states, files, committed_at: typeof v['committed_at'] === 'string' ? v['committed_at'] : undefined, destination };
+    const sp = v['swap_pending'];
+    const swap_pending = Array.isArray(sp) ? sp.filter((x): x is string => typeof x === 'string' && files[x] !== undefined) : undefined;
+    return { kind, states, files, committed_at: typeof v['committed_at'] === 'string' ? v['committed_at'] : undefined, destination, swap_pending };
   }
   if (Array.isArray(v)) {
     // An Airbyte state array (what a connector receives with --state).
@@ -142,7 +149,7 @@ export function stateForConnector(s: StoredState): string | undefined {
 export function serialiseState(s: StoredState, committedAt: string): string {
   return (
     stringifyLossless(
-      { [HOST_STATE_MARKER]: 1, kind: s.kind, states: s.states, files: s.files, committed_at: committedAt, destination: s.destination },
+      { [HOST_STATE_MARKER]: 1, kind: s.kind, states: s.states, files: s.files, committed_at: committedAt, destination: s.destination, swap_pending: s.swap_pending?.length ? s.swap_pending : undefined },
       2,
     ) + '\n'
   );
@@ -156,6 +163,20 @@ export function writeStateFile(file: string, s: StoredState): string {
     throw new StateError(`cannot write the state file ${file}: ${(e as Error).message}`, { file });
   }
   return at;
+}
+
+/**
+ * Where a `--full-refresh` run starts merging: STREAM state without the streams being
+ * refreshed (the others keep theirs); GLOBAL and LEGACY state is replaced whole.
+ */
+export function fullRefreshStart(stored: StoredState, streams: readonly { name: string; namespace?: string | undefined }[]): StoredState {
+  if (stored.kind !== 'STREAM') return { ...stored, kind: null, states: [] };
+  const refreshed = new Set(streams.map((s) => streamKey(s.name, s.namespace)));
+  const states = stored.states.filter((m) => {
+    const d = descriptorOf(m);
+    return !d || !refreshed.has(streamKey(d.name, d.namespace));
+  });
+  return { ...stored, kind: states.length ? 'STREAM' : null, states };
 }
 
 /**
