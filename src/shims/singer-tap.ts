@@ -5,17 +5,18 @@
 //   node shims/singer-tap.mjs --tap-json '{"command":"tap-x","args":[],"env":{}}' spec|check|discover|read
 //        [--config F] [--catalog F] [--state F] [--check-timeout S]
 
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import type { ConnectorRef } from '../connector/resolve.js';
 import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
 import { skipWs, skipString, skipValue } from '../json/scan.js';
-import { configChanges } from '../config/config.js';
+import { LineFramer } from '../io/line-framer.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
 export const SINGER_TAP_SHIM = resolve(import.meta.dirname, '..', '..', 'shims', 'singer-tap.mjs');
@@ -84,12 +85,6 @@ function tapEnv(tap: TapSpec): NodeJS.ProcessEnv {
 const liveTaps = new Set<{ kill(signal: 'SIGTERM' | 'SIGKILL'): boolean }>();
 let stopSignal: string | undefined;
 
-function track<T extends { kill(signal: 'SIGTERM' | 'SIGKILL'): boolean; finally(f: () => void): unknown }>(sub: T): T {
-  liveTaps.add(sub);
-  void sub.finally(() => liveTaps.delete(sub));
-  return sub;
-}
-
 function assertRunning(): void {
   if (stopSignal) throw new Error(`the shim was stopped by ${stopSignal}`);
 }
@@ -109,14 +104,69 @@ function stopOnSignals(): void {
   }
 }
 
+interface TapExit {
+  exitCode: number | undefined;
+  failed: boolean;
+  /** Why it failed: "exited with code 1", "was killed by SIGTERM", ... */
+  error?: string;
+}
+
+interface TapProcess {
+  stdout: Readable;
+  /** SIGTERM is followed by SIGKILL when the tap is still there 5 s later. */
+  kill(signal: 'SIGTERM' | 'SIGKILL'): boolean;
+  exit: Promise<TapExit>;
+}
+
+/**
+ * Start the tap (an argument array, no shell), stderr forwarded and its tail kept. Plain
+ * child_process rather than execa as in the host: the shim starts for every command, and
+ * importing execa alone took ~0.13 s of each start.
+ */
+function startTap(tap: TapSpec, extra: string[], tail: string[], timeoutMs?: number): TapProcess {
+  assertRunning();
+  const child = spawn(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), stdio: ['ignore', 'pipe', 'pipe'] });
+  forwardStderr(child.stderr, tail);
+  let forceKill: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const kill = (signal: 'SIGTERM' | 'SIGKILL'): boolean => {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    if (signal === 'SIGTERM' && !forceKill) forceKill = setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    return child.kill(signal);
+  };
+  const timer = timeoutMs ? setTimeout(() => ((timedOut = true), kill('SIGTERM')), timeoutMs) : undefined;
+  const exit = new Promise<TapExit>((done) => {
+    let startError: Error | undefined;
+    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+      clearTimeout(timer);
+      clearTimeout(forceKill);
+      let error: string | undefined;
+      if (startError) error = `could not start ${tap.command}: ${startError.message}`;
+      else if (timedOut) error = `timed out after ${timeoutMs! / 1000}s`;
+      else if (signal) error = `was killed by ${signal}`;
+      else if (code !== 0) error = `exited with code ${code}`;
+      done({ exitCode: code ?? undefined, failed: error !== undefined, error });
+    };
+    child.on('error', (e) => {
+      // no process: no 'close' to wait for (a failed kill is no news: the tap had ended)
+      if (child.pid === undefined && !startError) ((startError = e), finish(null, null));
+    });
+    child.once('close', finish);
+  });
+  const handle = { kill };
+  liveTaps.add(handle);
+  void exit.finally(() => liveTaps.delete(handle));
+  return { stdout: child.stdout!, kill, exit };
+}
+
 /** Run the tap to completion, collecting stdout; stderr forwarded and its tail kept. */
 async function runCollect(tap: TapSpec, extra: string[], timeoutMs: number): Promise<{ exitCode: number | undefined; stdout: string; tail: string[]; failed: boolean; error?: string }> {
   const tail: string[] = [];
-  assertRunning();
-  const sub = track(execa(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), extendEnv: false, stdin: 'ignore', reject: false, buffer: { stdout: true, stderr: false }, stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGTERM', forceKillAfterDelay: 5000 }));
-  forwardStderr(sub.stderr, tail);
-  const r = await sub;
-  return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), tail, failed: r.failed, error: r.failed ? r.shortMessage : undefined };
+  const sub = startTap(tap, extra, tail, timeoutMs);
+  const chunks: Buffer[] = [];
+  sub.stdout.on('data', (c: Buffer) => chunks.push(c));
+  const r = await sub.exit;
+  return { exitCode: r.exitCode, stdout: Buffer.concat(chunks).toString('utf8'), tail, failed: r.failed, error: r.error && `the tap ${r.error}` };
 }
 
 function forwardStderr(stream: NodeJS.ReadableStream | null | undefined, tail: string[]): void {
@@ -215,19 +265,33 @@ export function singerStreamName(entry: Json): string {
   return String(entry.tap_stream_id ?? entry.stream);
 }
 
-/** A Singer catalog entry → an AirbyteStream (the entry itself kept as singer_catalog_entry). */
-export function singerEntryToStream(entry: Json): Json {
+/**
+ * The tap's capabilities, carried in each discovered stream's singer_catalog_entry under this key
+ * so that `read` need not run `--about` again; removed before the entry goes back to the tap.
+ */
+export const CAPABILITIES_KEY = 'x-tap-capabilities';
+
+/**
+ * A Singer catalog entry → an AirbyteStream (the entry itself kept as singer_catalog_entry).
+ * `capabilities`: the tap's; with `state` and no valid-replication-keys (SQL taps, where any
+ * column may be the replication key) incremental is offered without a default cursor, so the
+ * user names one in the configured catalog and the default selection stays full refresh.
+ */
+export function singerEntryToStream(entry: Json, capabilities?: string[]): Json {
   const meta = rootMeta(entry);
   const keys: string[] = meta['table-key-properties'] ?? entry.key_properties ?? [];
   const validKeys: string[] = meta['valid-replication-keys'] ?? [];
-  const forced = typeof meta['forced-replication-method'] === 'string' ? meta['forced-replication-method'].toUpperCase() : undefined;
-  const incremental = forced === 'FULL_TABLE' ? false : forced === 'INCREMENTAL' || forced === 'LOG_BASED' || validKeys.length > 0;
+  // tap-postgres writes "" for "not forced"
+  const forced = typeof meta['forced-replication-method'] === 'string' && meta['forced-replication-method'] ? meta['forced-replication-method'].toUpperCase() : undefined;
+  const userCursor = forced === undefined && validKeys.length === 0 && !!capabilities?.includes('state');
+  const incremental = forced === 'FULL_TABLE' ? false : forced === 'INCREMENTAL' || forced === 'LOG_BASED' || validKeys.length > 0 || userCursor;
   const s: Json = { name: singerStreamName(entry), json_schema: entry.schema ?? { type: 'object' }, supported_sync_modes: incremental ? ['full_refresh', 'incremental'] : ['full_refresh'] };
   if (meta['schema-name']) s.namespace = String(meta['schema-name']);
   if (incremental && validKeys.length > 0 && forced !== 'LOG_BASED') s.default_cursor_field = [validKeys[0]];
   if (forced === 'LOG_BASED' || (forced === 'INCREMENTAL' && validKeys.length === 1)) s.source_defined_cursor = true;
+  if (userCursor) s.source_defined_cursor = false;
   if (keys.length) s.source_defined_primary_key = keys.map((k) => [k]);
-  s.singer_catalog_entry = entry;
+  s.singer_catalog_entry = capabilities ? { ...entry, [CAPABILITIES_KEY]: capabilities } : entry;
   return s;
 }
 
@@ -241,13 +305,19 @@ async function discoverSinger(tap: TapSpec, config: string, timeoutMs = 300_000)
   }
 }
 
+/** Discovery and the tap's capabilities (`--about`, unless the TapSpec names them), side by side. */
+async function discoverWithCapabilities(tap: TapSpec, config: string): Promise<[Awaited<ReturnType<typeof discoverSinger>>, string[]]> {
+  const [d, about] = await Promise.all([discoverSinger(tap, config), tap.capabilities ? null : tapAbout(tap)]);
+  return [d, capabilitiesOf(tap, about)];
+}
+
 async function doDiscover(tap: TapSpec, config: string): Promise<number> {
-  const d = await discoverSinger(tap, config);
+  const [d, caps] = await discoverWithCapabilities(tap, config);
   if (!d.catalog) {
     await traceError(`Singer discovery failed: ${d.error}`, 'system_error', d.tail);
     return 1;
   }
-  await emit({ type: 'CATALOG', catalog: { streams: d.catalog.streams.map(singerEntryToStream) } });
+  await emit({ type: 'CATALOG', catalog: { streams: d.catalog.streams.map((e: Json) => singerEntryToStream(e, caps)) } });
   return 0;
 }
 
@@ -267,6 +337,7 @@ function findMeta(entry: Json, breadcrumb: string[]): Json {
 /** Mark one Singer entry selected (or not) for a configured stream. */
 export function selectEntry(original: Json, configured: Json | undefined, legacySelected = false): Json {
   const entry = structuredClone(original);
+  delete entry[CAPABILITIES_KEY];
   const root = findMeta(entry, []);
   root.selected = !!configured;
   if (legacySelected && entry.schema) entry.schema.selected = !!configured;
@@ -326,8 +397,58 @@ interface StreamTarget {
   namespace?: string;
 }
 
+function displayTarget(t: StreamTarget): string {
+  return t.namespace ? `${t.namespace}.${t.name}` : t.name;
+}
+
+/**
+ * Which selected stream a Singer message's `stream` names. A tap_stream_id names its stream
+ * exactly and wins; `stream` and `table_name` are aliases, and an alias that two selected
+ * streams share cannot route a message: that is an error, never a guess.
+ */
+class StreamRoutes {
+  private readonly exact = new Map<string, StreamTarget>();
+  private readonly aliases = new Map<string, StreamTarget[]>();
+  private count = 0;
+
+  add(entry: Json, t: StreamTarget): void {
+    this.count++;
+    const id = entry.tap_stream_id;
+    if (id !== undefined && id !== null && !this.exact.has(String(id))) this.exact.set(String(id), t);
+    for (const k of [entry.stream, entry.table_name]) {
+      if (k === undefined || k === null) continue;
+      const list = this.aliases.get(String(k)) ?? [];
+      if (!list.includes(t)) list.push(t);
+      this.aliases.set(String(k), list);
+    }
+  }
+
+  /** The number of selected streams. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The target of a message about `stream` (a stream not in the catalog keeps its name). */
+  resolve(stream: string, type: string): StreamTarget {
+    const t = this.exact.get(stream);
+    if (t) return t;
+    const list = this.aliases.get(stream);
+    if (!list) return { name: stream };
+    if (list.length === 1) return list[0]!;
+    throw Object.assign(
+      new Error(`the tap sent a ${type} for stream ${JSON.stringify(stream)}, a name that ${list.length} selected streams share (${list.map(displayTarget).join(', ')}): it cannot be routed; select only one of them`),
+      { ft: 'config_error' },
+    );
+  }
+}
+
+/** A protocol RECORD up to its data: `{"type":"RECORD","record":{"stream":…,"data":`. */
+function recordPrefix(t: StreamTarget): string {
+  return `{"type":"RECORD","record":{"stream":${JSON.stringify(t.name)},${t.namespace ? `"namespace":${JSON.stringify(t.namespace)},` : ''}"data":`;
+}
+
 function recordLine(t: StreamTarget, data: string): string {
-  return `{"type":"RECORD","record":{"stream":${JSON.stringify(t.name)},${t.namespace ? `"namespace":${JSON.stringify(t.namespace)},` : ''}"data":${data},"emitted_at":${Date.now()}}}`;
+  return `${recordPrefix(t)}${data},"emitted_at":${Date.now()}}}`;
 }
 
 async function streamBatchFile(url: string, gzip: boolean, t: StreamTarget): Promise<number> {
@@ -370,6 +491,11 @@ class VersionTracker {
     return writeLine(streamStatusLine(t, 'STARTED', version));
   }
 
+  /** A RECORD of this version needs no STREAM_STATUS. */
+  isCurrent(t: StreamTarget, version: string): boolean {
+    return this.current.get(this.key(t))?.version === version;
+  }
+
   record(t: StreamTarget, version: string): Promise<void> | void {
     const c = this.current.get(this.key(t));
     if (!c || c.version !== version) return this.start(t, version, false);
@@ -406,6 +532,173 @@ class NoiseReporter {
   }
 }
 
+// ---------------------------------------------------------------- the fast path for RECORD lines
+
+const OUT_BYTES = 256 * 1024;
+/** A longer stdout line from the tap fails the run (Meltano's default limit is 50 MiB). */
+const MAX_LINE_BYTES = 256 * 1024 * 1024;
+
+/** Where scanRecord found the parts of a RECORD line: [start, end) byte offsets. */
+const scanned = { streamStart: 0, streamEnd: 0, recordStart: 0, recordEnd: 0, versionStart: -1, versionEnd: -1 };
+
+function isWord(b: Buffer, s: number, e: number, w: string): boolean {
+  if (e - s !== w.length) return false;
+  for (let k = 0; k < w.length; k++) if (b[s + k] !== w.charCodeAt(k)) return false;
+  return true;
+}
+
+function hasByte(b: Buffer, s: number, e: number, c: number): boolean {
+  const i = b.indexOf(c, s);
+  return i >= 0 && i < e;
+}
+
+/**
+ * One pass over the top-level keys of a line: true for a plain Singer RECORD — `"type":"RECORD"`
+ * (upper case), a string `stream`, an object `record`, each key once and none escaped, valid JSON
+ * around them — its parts in `scanned` (`version` too, when present and not null). Anything else
+ * (another type, odd spellings, bad JSON) is false and takes the full parse.
+ */
+function scanRecord(b: Buffer, start: number, end: number): boolean {
+  let i = skipWs(b, start, end);
+  if (b[i] !== 0x7b) return false;
+  i = skipWs(b, i + 1, end);
+  let type = false;
+  let stream = false;
+  let record = false;
+  let version = false;
+  scanned.versionStart = -1;
+  for (;;) {
+    if (b[i] !== 0x22) return false;
+    const ke = skipString(b, i, end);
+    if (ke < 0) return false;
+    const ks = i + 1;
+    i = skipWs(b, ke, end);
+    if (b[i] !== 0x3a) return false;
+    const vs = skipWs(b, i + 1, end);
+    i = skipValue(b, vs, end);
+    if (i < 0) return false;
+    if (isWord(b, ks, ke - 1, 'type')) {
+      if (type || !isWord(b, vs, i, '"RECORD"')) return false;
+      type = true;
+    } else if (isWord(b, ks, ke - 1, 'stream')) {
+      if (stream || b[vs] !== 0x22) return false;
+      stream = true;
+      scanned.streamStart = vs;
+      scanned.streamEnd = i;
+    } else if (isWord(b, ks, ke - 1, 'record')) {
+      if (record || b[vs] !== 0x7b) return false;
+      record = true;
+      scanned.recordStart = vs;
+      scanned.recordEnd = i;
+    } else if (isWord(b, ks, ke - 1, 'version')) {
+      if (version) return false;
+      version = true;
+      if (b[vs] !== 0x6e) {
+        scanned.versionStart = vs;
+        scanned.versionEnd = i;
+      }
+    } else if (hasByte(b, ks, ke - 1, 0x5c)) return false; // could be an escaped "type"
+    i = skipWs(b, i, end);
+    if (b[i] === 0x2c) {
+      i = skipWs(b, i + 1, end);
+      continue;
+    }
+    if (b[i] !== 0x7d) return false;
+    return type && stream && record && skipWs(b, i + 1, end) === end;
+  }
+}
+
+interface FastStream {
+  /** The `stream` value's bytes as the tap wrote them, quotes included. */
+  raw: Buffer;
+  target: StreamTarget;
+  prefix: Buffer;
+}
+
+/**
+ * Plain RECORD lines straight to stdout as bytes: the record's bytes copied after a cached
+ * per-stream prefix into one output buffer, written once per input chunk (or when full) instead
+ * of one write per record. The caller flushes before it writes anything else, so order is kept.
+ */
+class RecordWriter {
+  private out = Buffer.allocUnsafe(OUT_BYTES);
+  private pos = 0;
+  private suffix = Buffer.from('');
+  private last: FastStream | undefined;
+  private readonly byName = new Map<string, FastStream>();
+  /** stdout asked us to wait ('drain'). */
+  blocked = false;
+
+  constructor(
+    private readonly routes: StreamRoutes,
+    private readonly versions: VersionTracker,
+  ) {
+    this.stamp();
+  }
+
+  /** The line as a RECORD written (true), or false: the caller takes the slow path. */
+  tryRecord(b: Buffer, start: number, end: number): boolean {
+    if (!scanRecord(b, start, end)) return false;
+    const s = this.stream(b, scanned.streamStart, scanned.streamEnd);
+    if (!s) return false;
+    if (scanned.versionStart >= 0 && !this.versions.isCurrent(s.target, b.toString('utf8', scanned.versionStart, scanned.versionEnd))) return false;
+    const { recordStart, recordEnd } = scanned;
+    const need = s.prefix.length + (recordEnd - recordStart) + this.suffix.length;
+    if (this.pos + need > this.out.length) {
+      this.flushSync();
+      if (need > this.out.length) this.out = Buffer.allocUnsafe(need);
+    }
+    const o = this.out;
+    this.pos += s.prefix.copy(o, this.pos);
+    this.pos += b.copy(o, this.pos, recordStart, recordEnd);
+    this.pos += this.suffix.copy(o, this.pos);
+    return true;
+  }
+
+  private stream(b: Buffer, start: number, end: number): FastStream | undefined {
+    const last = this.last;
+    if (last && last.raw.length === end - start && b.compare(last.raw, 0, last.raw.length, start, end) === 0) return last;
+    const name = hasByte(b, start + 1, end - 1, 0x5c) ? (JSON.parse(b.toString('utf8', start, end)) as string) : b.toString('utf8', start + 1, end - 1);
+    let s = this.byName.get(name);
+    if (!s) {
+      let target: StreamTarget;
+      try {
+        target = this.routes.resolve(name, 'RECORD');
+      } catch {
+        return undefined; // ambiguous: the slow path reports it
+      }
+      s = { raw: Buffer.from(b.subarray(start, end)), target, prefix: Buffer.from(recordPrefix(target)) };
+      this.byName.set(name, s);
+    }
+    if (s.raw.length === end - start && b.compare(s.raw, 0, s.raw.length, start, end) === 0) this.last = s;
+    return s;
+  }
+
+  private stamp(): void {
+    this.suffix = Buffer.from(`,"emitted_at":${Date.now()}}}\n`);
+  }
+
+  private flushSync(): void {
+    if (this.pos === 0) return;
+    // a new buffer: the written one may still be queued in the stream
+    if (!process.stdout.write(this.out.subarray(0, this.pos))) this.blocked = true;
+    this.out = Buffer.allocUnsafe(OUT_BYTES);
+    this.pos = 0;
+  }
+
+  /** Write what is buffered, and wait while stdout is full. */
+  async flush(): Promise<void> {
+    this.flushSync();
+    this.stamp();
+    if (this.blocked) {
+      this.blocked = false;
+      await new Promise<void>((r) => process.stdout.once('drain', () => r()));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the sync
+
 interface SyncOutcome {
   exitCode: number | undefined;
   tail: string[];
@@ -417,86 +710,130 @@ interface SyncOutcome {
 }
 
 /**
- * Run a sync. `onlyProbe`: stop (SIGTERM the tap) at the first RECORD or BATCH without emitting
+ * Run a sync. `probe`: stop (SIGTERM the tap) at the first RECORD or BATCH without emitting
  * anything — the check.
  */
-async function runSync(tap: TapSpec, extra: string[], targets: Map<string, StreamTarget>, opts: { probe?: boolean; timeoutMs?: number } = {}): Promise<SyncOutcome> {
+async function runSync(tap: TapSpec, extra: string[], routes: StreamRoutes, opts: { probe?: boolean; timeoutMs?: number } = {}): Promise<SyncOutcome> {
   const tail: string[] = [];
-  assertRunning();
-  const sub = track(execa(tap.command, [...(tap.args ?? []), ...extra], { env: tapEnv(tap), extendEnv: false, stdin: 'ignore', reject: false, buffer: false, stdout: 'pipe', stderr: 'pipe', killSignal: 'SIGTERM', forceKillAfterDelay: 5000 }));
-  forwardStderr(sub.stderr, tail);
+  const sub = startTap(tap, extra, tail);
   const out: SyncOutcome = { exitCode: undefined, tail, sawData: false };
   let timer: NodeJS.Timeout | undefined;
   if (opts.timeoutMs) timer = setTimeout(() => { out.stoppedEarly = false; out.error = `no RECORD within ${opts.timeoutMs! / 1000}s`; sub.kill('SIGTERM'); }, opts.timeoutMs);
-  const target = (stream: string): StreamTarget => targets.get(stream) ?? { name: stream };
+  const target = (stream: string, type: string): StreamTarget => routes.resolve(stream, type);
   const versions = new VersionTracker();
   const noise = new NoiseReporter();
-  try {
-    // data seen: a probe (check) stops the tap at the first RECORD or BATCH
-    const firstData = (stream: string): boolean => {
+  const writer = new RecordWriter(routes, versions);
+
+  // data seen: a probe (check) stops the tap at the first RECORD or BATCH
+  const firstData = (stream: string): boolean => {
+    out.sawData = true;
+    out.firstStream ??= stream;
+    if (!opts.probe) return false;
+    out.stoppedEarly = true;
+    sub.kill('SIGTERM');
+    return true;
+  };
+
+  /** Every line that is not a plain RECORD: a full parse. True: stop reading. */
+  const slowLine = async (line: string, lineNo: number): Promise<boolean> => {
+    if (!line.trim()) return false;
+    let msg: Json;
+    try {
+      msg = parseLossless(line);
+    } catch {
+      await noise.report(lineNo, line, 'is not JSON');
+      return false;
+    }
+    if (!isPlainObject(msg) || typeof msg.type !== 'string') {
+      await noise.report(lineNo, line, `is JSON but not a Singer message (${isPlainObject(msg) ? 'an object without "type"' : 'not an object'})`);
+      return false;
+    }
+    const type = String(msg.type ?? '').toUpperCase();
+    if (type === 'SCHEMA') {
       out.sawData = true;
-      out.firstStream ??= stream;
-      if (!opts.probe) return false;
-      out.stoppedEarly = true;
-      sub.kill('SIGTERM');
-      return true;
-    };
-    let lineNo = 0;
-    for await (const line of createInterface({ input: sub.stdout!, crlfDelay: Infinity })) {
-      lineNo++;
-      if (!line.trim()) continue;
-      let msg: Json;
-      try {
-        msg = parseLossless(line);
-      } catch {
-        await noise.report(lineNo, line, 'is not JSON');
-        continue;
+    } else if (type === 'RECORD') {
+      if (firstData(String(msg.stream))) return true;
+      const t = target(String(msg.stream), type);
+      if (msg.version !== undefined && msg.version !== null) await versions.record(t, stringifyLossless(msg.version));
+      const raw = rawField(line, 'record') ?? stringifyLossless(msg.record);
+      await writeLine(recordLine(t, raw));
+    } else if (type === 'STATE') {
+      if (opts.probe) return false;
+      const raw = rawField(line, 'value') ?? stringifyLossless(msg.value);
+      await writeLine(`{"type":"STATE","state":{"type":"LEGACY","data":${raw}}}`);
+    } else if (type === 'BATCH') {
+      if (firstData(String(msg.stream))) return true;
+      const enc = (msg.encoding ?? {}) as Json;
+      if (enc.format && String(enc.format) !== 'jsonl') throw Object.assign(new Error(`BATCH encoding format ${enc.format} is not supported (only jsonl)`), { ft: 'config_error' });
+      for (const u of (msg.manifest ?? []) as LosslessValue[]) {
+        const url = String(u);
+        if (!url.startsWith('file://')) throw Object.assign(new Error(`BATCH file ${url}: only file:// URLs are supported`), { ft: 'config_error' });
+        await streamBatchFile(url, String(enc.compression ?? '') === 'gzip', target(String(msg.stream), type));
       }
-      if (!isPlainObject(msg) || typeof msg.type !== 'string') {
-        await noise.report(lineNo, line, `is JSON but not a Singer message (${isPlainObject(msg) ? 'an object without "type"' : 'not an object'})`);
-        continue;
-      }
-      const type = String(msg.type ?? '').toUpperCase();
-      if (type === 'SCHEMA') {
-        out.sawData = true;
-        continue;
-      }
-      if (type === 'RECORD') {
-        if (firstData(String(msg.stream))) break;
-        if (msg.version !== undefined && msg.version !== null) await versions.record(target(String(msg.stream)), stringifyLossless(msg.version));
-        const raw = rawField(line, 'record') ?? stringifyLossless(msg.record);
-        await writeLine(recordLine(target(String(msg.stream)), raw));
-      } else if (type === 'STATE') {
-        if (opts.probe) continue;
-        const raw = rawField(line, 'value') ?? stringifyLossless(msg.value);
-        await writeLine(`{"type":"STATE","state":{"type":"LEGACY","data":${raw}}}`);
-      } else if (type === 'BATCH') {
-        if (firstData(String(msg.stream))) break;
-        const enc = (msg.encoding ?? {}) as Json;
-        if (enc.format && String(enc.format) !== 'jsonl') throw Object.assign(new Error(`BATCH encoding format ${enc.format} is not supported (only jsonl)`), { ft: 'config_error' });
-        for (const u of (msg.manifest ?? []) as LosslessValue[]) {
-          const url = String(u);
-          if (!url.startsWith('file://')) throw Object.assign(new Error(`BATCH file ${url}: only file:// URLs are supported`), { ft: 'config_error' });
-          await streamBatchFile(url, String(enc.compression ?? '') === 'gzip', target(String(msg.stream)));
+    } else if (type === 'ACTIVATE_VERSION') {
+      if (opts.probe || msg.version === undefined || msg.version === null) return false;
+      await versions.activate(target(String(msg.stream), type), stringifyLossless(msg.version));
+    } else {
+      await log('DEBUG', `tap message of type ${type || '(none)'} ignored`);
+    }
+    return false;
+  };
+
+  // the lines of one input chunk: (buffer, start, end, line number) four by four
+  const queue: (Buffer | number)[] = [];
+  let tooLong: { lineNo: number; bytes: number } | undefined;
+  const framer = new LineFramer({
+    maxLineBytes: MAX_LINE_BYTES,
+    overflow: 'error',
+    onLine: (buf, start, end, lineNo) => void queue.push(buf, start, end, lineNo),
+    onTooLong: (_head, lineNo, bytes) => void (tooLong ??= { lineNo, bytes }),
+  });
+  /** Handle the queued lines in order. True: stop reading. */
+  const drainQueue = async (): Promise<boolean> => {
+    try {
+      for (let q = 0; q < queue.length; q += 4) {
+        const buf = queue[q] as Buffer;
+        const start = queue[q + 1] as number;
+        const end = queue[q + 2] as number;
+        if (!opts.probe && writer.tryRecord(buf, start, end)) {
+          out.sawData = true;
+          if (writer.blocked) await writer.flush();
+          continue;
         }
-      } else if (type === 'ACTIVATE_VERSION') {
-        if (opts.probe || msg.version === undefined || msg.version === null) continue;
-        await versions.activate(target(String(msg.stream)), stringifyLossless(msg.version));
-      } else {
-        await log('DEBUG', `tap message of type ${type || '(none)'} ignored`);
+        await writer.flush();
+        if (await slowLine(buf.toString('utf8', start, end), queue[q + 3] as number)) return true;
       }
+    } finally {
+      queue.length = 0;
+    }
+    if (tooLong) throw new Error(`the tap's stdout line ${tooLong.lineNo} is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB`);
+    return false;
+  };
+
+  try {
+    let stopped = false;
+    for await (const chunk of sub.stdout) {
+      framer.push(chunk as Buffer);
+      stopped = await drainQueue();
+      await writer.flush();
+      if (stopped) break;
+    }
+    if (!stopped) {
+      framer.end();
+      await drainQueue();
     }
   } catch (e) {
     out.error = (e as Error).message;
     out.failureType = (e as { ft?: 'config_error' }).ft ?? 'system_error';
     sub.kill('SIGTERM');
   }
-  const r = await sub;
+  await writer.flush();
+  const r = await sub.exit;
   if (timer) clearTimeout(timer);
   await noise.summary();
   if (r.exitCode === 0 && !out.error && !opts.probe) await versions.finish();
   out.exitCode = r.exitCode;
-  if (!out.error && r.failed && !out.stoppedEarly) out.error = r.exitCode !== undefined ? `the Singer tap exited with code ${r.exitCode}` : r.shortMessage;
+  if (!out.error && r.failed && !out.stoppedEarly) out.error = r.exitCode !== undefined ? `the Singer tap exited with code ${r.exitCode}` : `the Singer tap ${r.error}`;
   return out;
 }
 
@@ -531,16 +868,19 @@ async function doRead(tap: TapSpec, config: string, catalogFile: string, stateFi
       return { entry: e, configured: byKey.get(key(s.name, s.namespace)) };
     });
   }
-  const about = tap.capabilities ? null : await tapAbout(tap);
-  const caps = capabilitiesOf(tap, about);
+  // the capabilities discover put into the entries spare an `--about` here
+  const carried = entries.map((x) => x.entry[CAPABILITIES_KEY]);
+  const known = carried.length > 0 && carried.every((c) => Array.isArray(c) && c.every((x: unknown) => typeof x === 'string'));
+  const about = tap.capabilities || known ? null : await tapAbout(tap);
+  const caps = tap.capabilities ?? (known ? (carried[0] as string[]) : capabilitiesOf(tap, about));
   const useCatalog = caps.includes('catalog');
   const singerCatalog = { streams: entries.map((x) => selectEntry(x.entry, x.configured, !useCatalog)) };
-  const targets = new Map<string, StreamTarget>();
+  const targets = new StreamRoutes();
   for (const x of entries) {
     if (!x.configured) continue;
     const t: StreamTarget = { name: x.configured.stream.name };
     if (x.configured.stream.namespace) t.namespace = x.configured.stream.namespace;
-    for (const k of [x.entry.tap_stream_id, x.entry.stream, x.entry.table_name]) if (k !== undefined && !targets.has(String(k))) targets.set(String(k), t);
+    targets.add(x.entry, t);
   }
   const cat = tmpFile('catalog.json', JSON.stringify(singerCatalog));
   try {
@@ -570,14 +910,13 @@ async function doRead(tap: TapSpec, config: string, catalogFile: string, stateFi
 async function doCheck(tap: TapSpec, config: string, timeoutMs: number): Promise<number> {
   const status = (ok: boolean, message: string) => emit({ type: 'CONNECTION_STATUS', connectionStatus: { status: ok ? 'SUCCEEDED' : 'FAILED', message } });
   const tailText = (t: string[]) => (t.length ? `; last stderr lines:\n${t.slice(-10).join('\n')}` : '');
-  const d = await discoverSinger(tap, config);
+  const [d, caps] = await discoverWithCapabilities(tap, config);
   if (!d.catalog) {
     // Without a catalog no sync is possible: the discovery failure is the answer.
     await status(false, `discovery failed (${d.error})${tailText(d.tail)}`);
     return 0;
   }
-  const about = tap.capabilities ? null : await tapAbout(tap);
-  const useCatalog = capabilitiesOf(tap, about).includes('catalog');
+  const useCatalog = caps.includes('catalog');
   const streams = d.catalog.streams.map((e: Json) => selectEntry(e, { sync_mode: 'full_refresh', stream: {} }, !useCatalog));
   if (streams.length === 0) {
     await status(true, 'discovery succeeded (no streams, so no test sync)');
@@ -585,7 +924,7 @@ async function doCheck(tap: TapSpec, config: string, timeoutMs: number): Promise
   }
   const cat = tmpFile('catalog.json', JSON.stringify({ streams }));
   try {
-    const r = await runSync(tap, ['--config', config, useCatalog ? '--catalog' : '--properties', cat.path], new Map(), { probe: true, timeoutMs });
+    const r = await runSync(tap, ['--config', config, useCatalog ? '--catalog' : '--properties', cat.path], new StreamRoutes(), { probe: true, timeoutMs });
     if (r.stoppedEarly) await status(true, `test sync: the tap sent a record (stream ${r.firstStream}); stopped there`);
     else if (r.error && r.exitCode !== undefined && r.exitCode !== 0 && !/no RECORD within/.test(r.error)) await status(false, `test sync failed: ${r.error}${tailText(r.tail)}`);
     else if (r.error) await status(true, `discovery succeeded; the test sync sent no record within ${timeoutMs / 1000}s`);
@@ -632,6 +971,8 @@ async function reportConfigChange(before: string, path: string): Promise<void> {
     return log('WARN', 'the Singer tap rewrote its config file, but not as JSON: the change is not written back');
   }
   if (!isPlainObject(next)) return log('WARN', 'the Singer tap rewrote its config file, but not as a JSON object: the change is not written back');
+  // loaded only here: config.js brings the YAML parser, which the shim needs nowhere else
+  const { configChanges } = await import('../config/config.js');
   if (configChanges(prev, next).length === 0) return;
   await writeLine(`{"type":"CONTROL","control":{"type":"CONNECTOR_CONFIG","emitted_at":${Date.now()},"connectorConfig":{"config":${stringifyLossless(next)}}}}`);
 }

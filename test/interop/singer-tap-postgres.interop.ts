@@ -47,16 +47,17 @@ describe(`${TAP} through the Singer-tap shim (CLI, --protocol singer)`, () => {
     expect(f.stdout + f.stderr).not.toContain('wrong-Pa55word-x');
   });
 
-  it('discover: streams <schema>-<table> in the namespace of schema-name, primary keys; no cursor offered', async () => {
+  it('discover: streams <schema>-<table> in the namespace of schema-name, primary keys; incremental offered without a default cursor', async () => {
     const r = await host(await cli('discover', TAP, [...singer, '--config', config]));
     expect(r.exitCode, r.stderr).toBe(0);
     const streams = JSON.parse(r.stdout).catalog.streams;
     const plain = streams.map(({ json_schema: _s, singer_catalog_entry: _e, ...s }: any) => s);
-    // SQL taps declare no valid-replication-keys (any column may be the user's replication key),
-    // so the shim offers full_refresh only; an incremental catalog with a cursor_field works (below)
+    // SQL taps declare no valid-replication-keys (any column may be the user's replication key):
+    // with the state capability the shim offers incremental without a default cursor, so the
+    // default selection stays full refresh; an incremental catalog with a cursor_field works (below)
     expect(plain).toEqual([
-      { name: 'shop-customers', namespace: 'shop', supported_sync_modes: ['full_refresh'], source_defined_primary_key: [['id']] },
-      { name: 'shop-orders', namespace: 'shop', supported_sync_modes: ['full_refresh'], source_defined_primary_key: [['order_id']] },
+      { name: 'shop-customers', namespace: 'shop', supported_sync_modes: ['full_refresh', 'incremental'], source_defined_cursor: false, source_defined_primary_key: [['id']] },
+      { name: 'shop-orders', namespace: 'shop', supported_sync_modes: ['full_refresh', 'incremental'], source_defined_cursor: false, source_defined_primary_key: [['order_id']] },
     ]);
     expect(streams[0].json_schema.properties).toEqual({
       id: { type: ['integer'] },
