@@ -558,6 +558,29 @@ function hasByte(b: Buffer, s: number, e: number, c: number): boolean {
  * around them — its parts in `scanned` (`version` too, when present and not null). Anything else
  * (another type, odd spellings, bad JSON) is false and takes the full parse.
  */
+/**
+ * The end (one past the closing brace) of the object at b[i], found by counting brackets
+ * outside strings, without checking what is inside; -1 when it does not close before `end`.
+ */
+function skipObjectLoose(b: Uint8Array, i: number, end: number): number {
+  let depth = 0;
+  for (; i < end; i++) {
+    const c = b[i];
+    if (c === 0x22) {
+      for (i++; i < end; i++) {
+        const d = b[i];
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+      if (i >= end) return -1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
 function scanRecord(b: Buffer, start: number, end: number): boolean {
   let i = skipWs(b, start, end);
   if (b[i] !== 0x7b) return false;
@@ -575,7 +598,9 @@ function scanRecord(b: Buffer, start: number, end: number): boolean {
     i = skipWs(b, ke, end);
     if (b[i] !== 0x3a) return false;
     const vs = skipWs(b, i + 1, end);
-    i = skipValue(b, vs, end);
+    // the record object (most of the line) is only delimited here: the host's scanner checks
+    // its grammar when it reads the data bytes the shim passes on
+    i = b[vs] === 0x7b && isWord(b, ks, ke - 1, 'record') ? skipObjectLoose(b, vs, end) : skipValue(b, vs, end);
     if (i < 0) return false;
     if (isWord(b, ks, ke - 1, 'type')) {
       if (type || !isWord(b, vs, i, '"RECORD"')) return false;
@@ -686,18 +711,36 @@ class RecordWriter {
     this.pos = 0;
   }
 
-  /** Write what is buffered, and wait while stdout is full. */
+  /**
+   * Write what is buffered, and wait while stdout is full: only above a few MiB of backlog, so
+   * that the shim goes on reading the tap while the host reads what was written (stdout is
+   * made non-blocking for the read, see asyncStdout).
+   */
   async flush(): Promise<void> {
     this.flushSync();
     this.stamp();
     if (this.blocked) {
       this.blocked = false;
+      if (process.stdout.writableLength < STDOUT_BACKLOG) return;
       await new Promise<void>((r) => process.stdout.once('drain', () => r()));
     }
   }
 }
 
 // ---------------------------------------------------------------- the sync
+
+const STDOUT_BACKLOG = 4 * 1024 * 1024;
+
+/**
+ * Node writes to a pipe on stdout synchronously (on Linux), so each write waits for the host
+ * to read it and the shim cannot read the tap meanwhile. For the read the pipe is made
+ * non-blocking: writes queue (bounded by STDOUT_BACKLOG above) and are flushed by the event
+ * loop, which also runs until they are written before the process exits.
+ */
+function asyncStdout(): void {
+  const handle = (process.stdout as unknown as { _handle?: { setBlocking?: (b: boolean) => unknown } })._handle;
+  handle?.setBlocking?.(false);
+}
 
 interface SyncOutcome {
   exitCode: number | undefined;
@@ -849,6 +892,7 @@ function tmpFile(name: string, content: string): { path: string; cleanup: () => 
 }
 
 async function doRead(tap: TapSpec, config: string, catalogFile: string, stateFile: string | undefined): Promise<number> {
+  asyncStdout();
   const configured = JSON.parse(readFileSync(catalogFile, 'utf8')) as Json;
   const cstreams: Json[] = configured.streams ?? [];
   let entries: { entry: Json; configured?: Json }[];
