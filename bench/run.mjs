@@ -15,6 +15,10 @@
 //   host-stdout    host read > /dev/null                on the plain file
 //   host-validate  host read --out DIR --validate warn  on the plain file
 //   host-startup   host read --out DIR                  on an empty file (fixed cost)
+//   host-tty       host read --out DIR --progress=tty   under a pseudo-terminal (script -qfec): the
+//                  live display on, redrawn 4 times a second
+//   host-off       host read --out DIR --progress=off   stderr to a file: no live view at all
+//                  (host-tty / host-off shows what the display costs the data path)
 // The host runs `sh bench/replay-source.sh --file FILE`, which `exec`s cat on read.
 //
 // Pipelines and shims (a second table, at --pipe-records N, default 200,000: the Singer path is
@@ -52,7 +56,8 @@ const REPLAY_TAP = join(BENCH, 'replay-tap.mjs');
 const DEST = join(ROOT, 'fixtures', 'connectors', 'destinations', 'dest-jsonl.mjs');
 const MEASURE = join(BENCH, 'measure.py');
 const PARSE = join(BENCH, 'parse-loop.mjs');
-const TMP = join(DATA_DIR, 'tmp');
+// per process: two bench runs at once (e.g. --only subsets) must not remove each other's files
+const TMP = join(DATA_DIR, `tmp-${process.pid}`);
 
 // ---- options ---------------------------------------------------------------------------------
 const argv = process.argv.slice(2);
@@ -147,8 +152,18 @@ function verifyOut(dir, meta, { state }) {
   }
 }
 
+// what a terminal received, without its control sequences (the live display's redraws)
+// eslint-disable-next-line no-control-regex
+const stripTerminal = (t) => t.replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, '').replace(/\r/g, '');
+
+/** `script -qfec CMD /dev/null`: CMD on a pseudo-terminal (stdin, stdout, stderr), its output on our stdout. */
+function onPty(cmd) {
+  const q = (a) => `'${String(a).replace(/'/g, `'\\''`)}'`;
+  return ['script', '-qfec', cmd.map(q).join(' '), '/dev/null'];
+}
+
 function verifySummary(errFile, n) {
-  const text = readFileSync(errFile, 'utf8');
+  const text = stripTerminal(readFileSync(errFile, 'utf8'));
   check(new RegExp(`^read ${n} records in `, 'm').test(text), `host summary does not say "read ${n} records": ${text.slice(-400)}`);
   return text;
 }
@@ -176,7 +191,7 @@ function workloads(plain, state, empty) {
       if (mode !== 'drain') check(r.records === plain.records, `${id}: ${r.records} records, expected ${plain.records}`);
     },
   });
-  const host = (id, label, meta, { outDir = true, extra = [], stateCheck = false } = {}) => ({
+  const host = (id, label, meta, { outDir = true, extra = [], stateCheck = false, pty = false } = {}) => ({
     id,
     label,
     meta,
@@ -184,10 +199,12 @@ function workloads(plain, state, empty) {
     before() {
       rmSync(out(id), { recursive: true, force: true });
     },
-    cmd: () => hostCmd(meta.path, outDir ? out(id) : undefined, extra),
-    io: { stderr: err(id) },
+    cmd: () => (pty ? onPty : (c) => c)(hostCmd(meta.path, outDir ? out(id) : undefined, extra)),
+    // on a pty, stderr (and stdout) reach script, which copies them to its stdout
+    io: pty ? { stdout: err(id) } : { stderr: err(id) },
     verify() {
       const text = verifySummary(err(id), meta.records);
+      if (pty) check(text !== readFileSync(err(id), 'utf8') && /^ {2}orders\s+RUNNING\s/m.test(text), `${id}: no live display in the terminal output`);
       if (outDir) verifyOut(out(id), meta, { state: stateCheck });
       if (extra.includes('--validate')) check(!/does not match its schema/.test(text), `schema warnings: ${text.slice(0, 400)}`);
       rmSync(out(id), { recursive: true, force: true });
@@ -210,6 +227,8 @@ function workloads(plain, state, empty) {
   w.push(host('host-stdout', 'host read > /dev/null', plain, { outDir: false }));
   w.push(host('host-validate', 'host read --out --validate warn', plain, { extra: ['--validate', 'warn'] }));
   w.push(host('host-startup', 'host read --out, 0 records (fixed cost)', empty));
+  w.push(host('host-tty', 'host read --out, live display on a pty (--progress=tty)', plain, { extra: ['--progress=tty'], pty: true }));
+  w.push(host('host-off', 'host read --out, stderr to a file, --progress=off', plain, { extra: ['--progress=off'] }));
   return only ? w.filter((x) => only.has(x.id)) : w;
 }
 
@@ -490,6 +509,13 @@ function targets(bySize) {
       const ok = host.recs >= parse.recs;
       out.push(`- ${fmtInt(n)} records: host read --out ${fmtInt(host.recs)} records/s vs JSON.parse loop ${fmtInt(parse.recs)} records/s = ${fmt(host.recs / parse.recs, 2)}x: **${ok ? 'PASS' : 'FAIL'}** (target >= 1.00x)`);
       if (host.engineRecs) out.push(`  - start-up excluded (the host's own summary): ${fmtInt(host.engineRecs)} records/s = ${fmt(host.engineRecs / parse.recs, 2)}x`);
+    }
+    const tty = rows.find((r) => r.id === 'host-tty');
+    const off = rows.find((r) => r.id === 'host-off');
+    if (tty && off) {
+      out.push(`- ${fmtInt(n)} records: the live display: host read --out on a pty with --progress=tty ${fmtInt(tty.recs)} records/s (median ${fmt(tty.wall, 2)} s) vs stderr to a file with --progress=off ${fmtInt(off.recs)} records/s (median ${fmt(off.wall, 2)} s) = ${fmt(tty.recs / off.recs, 3)}x`);
+      if (tty.engineRecs && off.engineRecs) out.push(`  - start-up excluded (the host's own summary): ${fmtInt(tty.engineRecs)} vs ${fmtInt(off.engineRecs)} records/s = ${fmt(tty.engineRecs / off.engineRecs, 3)}x`);
+      out.push(`  - CPU time (user + system, all processes; median): ${fmt(tty.cpu, 2)} s vs ${fmt(off.cpu, 2)} s = ${fmt(tty.cpu / off.cpu, 3)}x (the pty side also counts \`script\`, which relays the terminal output)`);
     }
     for (const r of rows.filter((x) => x.host)) {
       out.push(`- ${fmtInt(n)} records: ${r.label}: peak RSS max ${fmt(r.rssMax)} MB: **${r.rssMax <= 150 ? 'PASS' : 'FAIL'}** (target <= 150 MB)`);

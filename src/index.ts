@@ -23,5 +23,6 @@ export { HostError, UsageError, ConfigError, ConnectorError, CheckFailedError, T
 export type { ErrorCode } from './errors.js';
 export { LosslessNumber, parseLossless, stringifyLossless } from './json/lossless.js';
 export { readStateFile, stateForConnector, type StoredState } from './state/state.js';
+export * as stateCommands from './state/commands.js';
 export { createLogger } from './log/logger.js';
 export * from './protocol/types.js';

@@ -6,9 +6,11 @@ import { readFileSync } from 'node:fs';
 import { createLogger, LOG_LEVELS, type Logger } from '../log/logger.js';
 import { HostError, EXIT, UsageError, InterruptedError } from '../errors.js';
 import { stringifyLossless } from '../json/lossless.js';
-import { spec, check, discover, readWith, DEFAULTS, type CommonOptions } from '../run/operations.js';
+import { spec, check, discover, readWith, DEFAULTS, type CommonOptions, type ReadOptions, type ReadResult } from '../run/operations.js';
 import { parseStreamList } from '../catalog/configure.js';
-import { formatSummary } from './summary.js';
+import { formatSummary, stateSnapshot } from './summary.js';
+import { LiveView, progressMode, type ProgressOption } from './progress.js';
+import { stateOptions, stateCommand } from './state.js';
 import type { ValidateMode } from '../run/read-engine.js';
 
 import { registerBuiltinReferenceKinds } from '../connector/register-builtins.js';
@@ -25,7 +27,7 @@ Exit codes: 0 ok, 2 usage or config error, 3 connector failed, 4 check failed, 5
 interface Common {
   connector?: string;
   '--'?: (string | number)[];
-  'log-level': string;
+  'log-level'?: string;
   timeout: number;
   'kill-grace': number;
   'max-line-bytes': number;
@@ -58,6 +60,8 @@ function commonOptions(y: Argv): Argv<Common> {
 
 export async function main(argv: string[]): Promise<number> {
   let logger: Logger | undefined;
+  // set by read and run on a terminal, so that log lines go above the live display
+  let logDestination: { write(s: string): void } | undefined;
   const controller = new AbortController();
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
     if (controller.signal.aborted) {
@@ -74,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', sigterm);
 
   const opts = (a: Common): CommonOptions => ({
-    logger: (logger ??= createLogger({ level: a['log-level'] as never })),
+    logger: (logger ??= createLogger({ level: (a['log-level'] ?? ((a as { quiet?: boolean }).quiet ? 'warn' : 'info')) as never, destination: logDestination })),
     timeoutMs: a.timeout * 1000,
     killGraceMs: a['kill-grace'] * 1000,
     maxLineBytes: a['max-line-bytes'],
@@ -84,6 +88,8 @@ export async function main(argv: string[]): Promise<number> {
   const print = (msg: unknown) => process.stdout.write(stringifyLossless(msg) + '\n');
   const readOptions = (y: Argv) =>
     commonOptions(y)
+      .option('progress', { choices: ['auto', 'tty', 'plain', 'off'], default: 'auto', describe: 'live view on stderr: tty (redrawn in place), plain (a line every 5 s), off; auto: tty on a terminal unless CI is set, else plain' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress and no summary (errors are still printed); logs at warn unless --log-level' })
       .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
       .option('catalog', { type: 'string', describe: 'configured catalog file; without it, discover and select all streams' })
       .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
@@ -105,13 +111,32 @@ export async function main(argv: string[]): Promise<number> {
     commitIntervalMs: (a['commit-interval'] as number) * 1000,
     fullRefresh: a['full-refresh'] as boolean,
   });
+  // the live view during the read, then the summary (src/cli/progress.ts, summary.ts)
+  const withLiveView = async (a: Common & Record<string, unknown>, label: string, go: (onStart: ReadOptions['onStart']) => Promise<ReadResult>) => {
+    const quiet = a['quiet'] === true;
+    const mode = progressMode(a['progress'] as ProgressOption, { quiet, isTTY: Boolean(process.stderr.isTTY), env: process.env });
+    const view = new LiveView({ mode, label, write: (t) => process.stderr.write(t), size: () => ({ columns: process.stderr.columns, rows: process.stderr.rows }) });
+    if (mode === 'tty') logDestination = view.logDestination;
+    let before: Map<string, string> | undefined;
+    let r: ReadResult;
+    try {
+      r = await go((streams, stateFile) => {
+        if (!quiet) before = stateSnapshot(stateFile);
+        view.onStart(streams);
+      });
+    } finally {
+      view.stop();
+    }
+    if (!quiet) process.stderr.write(formatSummary(r, { times: view.times(), stateBefore: before }));
+    if (r.error) throw r.error;
+  };
   let code = EXIT.OK as number;
 
   const cli = yargs(argv)
     .scriptName('host')
     .usage('$0 <command> <connector> [options]\n$0 <command> [options] -- <program> [args...]')
     .parserConfiguration({ 'populate--': true })
-    .option('log-level', { choices: LOG_LEVELS, default: 'info', describe: 'log level (logs go to stderr: JSON, or readable on a terminal)' })
+    .option('log-level', { choices: LOG_LEVELS, defaultDescription: 'info (warn with --quiet)', describe: 'log level (logs go to stderr: JSON, or readable on a terminal)' })
     .command(
       'spec [connector]',
       "print the connector's SPEC message as one JSON line",
@@ -155,9 +180,7 @@ export async function main(argv: string[]): Promise<number> {
           .example('$0 read ./source.py --config config.json --format singer | target-jsonl', 'into a Singer target')
           .example('$0 read --config c.json --out ./out -- python3 my_source.py', 'a connector run by an interpreter'),
       async (a) => {
-        const r = await readWith(connectorOf(a), { ...readArgs(a), format: a.format as 'airbyte' | 'singer' });
-        process.stderr.write(formatSummary(r));
-        if (r.error) throw r.error;
+        await withLiveView(a, 'read', (onStart) => readWith(connectorOf(a), { ...readArgs(a), format: a.format as 'airbyte' | 'singer', onStart }));
       },
     )
     .command(
@@ -175,16 +198,15 @@ export async function main(argv: string[]): Promise<number> {
           .example('$0 run ./source.py --config c.json --out ./out', 'into the built-in JSONL output (the same as read --out)'),
       async (a) => {
         const { run } = await import('../run/pipeline.js');
-        const r = await run(connectorOf(a), {
+        await withLiveView(a, 'run', (onStart) => run(connectorOf(a), {
           ...readArgs(a),
+          onStart,
           destination: a.destination as string | undefined,
           destinationConfigFile: a['destination-config'] as string | string[] | undefined,
           destinationProtocol: a['destination-protocol'] as 'native' | 'singer' | undefined,
           destinationArgs: a['destination-arg'] === undefined ? undefined : ([] as unknown[]).concat(a['destination-arg']).map(String),
           destinationSyncMode: a['destination-sync-mode'] as 'append' | 'overwrite' | 'append_dedup' | undefined,
-        });
-        process.stderr.write(formatSummary(r));
-        if (r.error) throw r.error;
+        }));
       },
     )
     .command(
@@ -239,7 +261,13 @@ export async function main(argv: string[]): Promise<number> {
         await connectorsCommand(a.action as string, a.connector as string | undefined, resolve, (line) => process.stdout.write(line + '\n'));
       },
     )
-    .demandCommand(1, 'name a command: spec, check, discover, read, run, test or connectors')
+    .command(
+      'state <action> [file]',
+      'the stored state: show (or --history), set, clear, import --from meltano|airbyte|singer; changes are locked, atomic and kept in a history',
+      (y) => stateOptions(y),
+      (a) => stateCommand(a, (t) => process.stdout.write(t), (t) => process.stderr.write(t)),
+    )
+    .demandCommand(1, 'name a command: spec, check, discover, read, run, test, connectors or state')
     .strict()
     .epilogue(EPILOGUE)
     .version(VERSION)

@@ -1,29 +1,91 @@
-// The end-of-run summary on stderr. Kept to a function of the outcome, so the
-// live progress display of a later issue can reuse it.
+// The end-of-run summary on stderr: a small table per stream, the totals line, where the
+// records and the state went and, for a failed run, why in one sentence. Plain text (no colour,
+// no control characters), so it reads the same in a terminal, a pipe or a CI log.
 
 import type { ReadResult } from '../run/operations.js';
+import type { RunStream } from '../run/streams.js';
+import { stringifyLossless } from '../json/lossless.js';
+import { showState } from '../state/commands.js';
+import { fmtInt, fmtBytes, fmtRate, columns } from './progress.js';
 
-function rate(n: number, ms: number): string {
-  if (ms <= 0) return '-';
-  const r = (n * 1000) / ms;
-  return r >= 1000 ? `${Math.round(r).toLocaleString('en-US')}/s` : `${r.toFixed(1)}/s`;
+export interface SummaryExtras {
+  /** Each stream's time, from the live view's samples. */
+  times?: Map<RunStream, number> | undefined;
+  /** Each stream's state (as text) in the state file before the run, from `stateSnapshot`. */
+  stateBefore?: Map<string, string> | undefined;
 }
 
-export function formatSummary(r: ReadResult): string {
-  const lines: string[] = [];
-  const width = Math.max(6, ...r.streams.map((s) => s.display.length));
-  for (const s of r.streams) {
-    const mode = `${s.configured.sync_mode}/${s.configured.destination_sync_mode}`;
-    const est = s.estimate?.rows !== undefined ? ` of ~${s.estimate.rows} estimated` : '';
-    lines.push(`  ${s.display.padEnd(width)}  ${String(s.records).padStart(9)} records${est}  ${mode}${s.status ? `  ${s.status.toLowerCase()}` : ''}`);
+/**
+ * Each stream's state in a state file, as comparable text, by display name: STREAM and
+ * GLOBAL per stream (GLOBAL with its shared state), LEGACY the stream's entry in the blob or
+ * else the whole blob. Undefined when there is no file or it cannot be read.
+ */
+export function stateSnapshot(file: string | undefined): Map<string, string> | undefined {
+  if (!file) return undefined;
+  try {
+    const v = showState(file);
+    const m = new Map<string, string>();
+    const shared = v.shared_state !== undefined ? `|${stringifyLossless(v.shared_state)}` : '';
+    for (const s of v.streams) if (s.state !== undefined) m.set(s.stream, stringifyLossless(s.state) + shared);
+    if (v.legacy !== undefined && v.legacy !== null) m.set('\u0000legacy', stringifyLossless(v.legacy));
+    return m;
+  } catch {
+    return undefined;
   }
+}
+
+const stateOf = (m: Map<string, string>, stream: string) => m.get(stream) ?? m.get('\u0000legacy');
+
+/** committed (changed by this run), unchanged, cleared, or - (no state for the stream). */
+function stateColumn(s: RunStream, before: Map<string, string> | undefined, after: Map<string, string> | undefined): string {
+  if (!after) return '-';
+  const a = stateOf(after, s.display);
+  const b = before ? stateOf(before, s.display) : undefined;
+  if (a === undefined) return b === undefined ? '-' : 'cleared';
+  if (before === undefined) return 'saved';
+  return a === b ? 'unchanged' : 'committed';
+}
+
+/** The failure in one sentence: the reason, the connector's failure_type, the host's error code. */
+export function failureSentence(r: ReadResult): string | undefined {
+  const e = r.error;
+  if (!e) return undefined;
+  const t = r.traceError;
+  const fromTrace = t && (e.code === 'CONNECTOR_ERROR' || e.code === 'CONNECTOR_CONFIG_ERROR');
+  let reason = fromTrace ? `${t.message}${t.stream ? ` (stream ${t.stream})` : ''}` : (e.message.split('\n')[0] ?? e.message);
+  // "the connector exited with code 1; its last stderr lines:" + lines: keep the last one
+  const tail = e.data.stderrTail;
+  if (!fromTrace && /its last stderr lines:?\s*$/.test(reason)) reason = reason.replace(/[;,]?\s*its last stderr lines:?\s*$/, tail?.length ? ` (last stderr line: ${JSON.stringify(tail[tail.length - 1]!.slice(0, 200))})` : '');
+  const failureType = (fromTrace ? t.failureType : undefined) ?? (typeof e.data.failureType === 'string' ? e.data.failureType : undefined);
+  return `The run failed (failure_type ${failureType ?? 'not reported'}, error ${e.code}): ${reason.replace(/[.:;]\s*$/, '')}.`;
+}
+
+export function formatSummary(r: ReadResult, x: SummaryExtras = {}): string {
+  const after = r.stateFile ? stateSnapshot(r.stateFile) : undefined;
+  const rows = [['stream', 'mode', 'status', 'records', 'bytes', 'time', 'state']];
+  for (const s of r.streams) {
+    const ms = x.times?.get(s);
+    rows.push([
+      s.display,
+      `${s.configured.sync_mode}/${s.configured.destination_sync_mode}`,
+      s.status?.toLowerCase() ?? '-',
+      fmtInt(s.records),
+      fmtBytes(s.bytes),
+      ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`,
+      r.stateFile ? stateColumn(s, x.stateBefore, after) : 'not saved',
+    ]);
+  }
+  const lines = columns(rows, 'lllrrrl').map((l) => `  ${l}`);
   const secs = (r.durationMs / 1000).toFixed(2);
-  lines.push(`${r.ok ? 'read' : 'read FAILED after'} ${r.records} records in ${secs} s (${rate(r.records, r.durationMs)})${r.warnings ? `; ${r.warnings} stdout lines ignored` : ''}`);
+  // "read N records in S s" is grepped by the benchmark: keep its shape
+  lines.push(`${r.ok ? 'read' : 'read FAILED after'} ${r.records} records in ${secs} s (${fmtRate(r.durationMs > 0 ? (r.records * 1000) / r.durationMs : undefined)})${r.warnings ? `; ${r.warnings} stdout lines ignored` : ''}`);
   const acked = (r as { acknowledged?: number }).acknowledged;
   if (acked !== undefined && r.sink.output && r.sink.output !== 'stdout' && (r as { destination?: string }).destination === r.sink.output) {
     lines.push(`records sent to the destination ${r.sink.output}; ${acked} state${acked === 1 ? '' : 's'} acknowledged`);
   } else if (r.sink.output && r.sink.output !== 'stdout') lines.push(`records in ${r.sink.output}`);
   if (r.stateFile) lines.push(r.sink.stateCommitted ? `state committed to ${r.stateFile}` : `state file ${r.stateFile} (no new state committed in this run)`);
   else lines.push('state not saved (no --state or --out)');
+  const failure = failureSentence(r);
+  if (failure) lines.push(failure);
   return lines.join('\n') + '\n';
 }

@@ -16,6 +16,8 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Where to write; defaults to fd 2. */
   fd?: number;
+  /** Or an object whose write() gets each formatted line (the live view writes them above its display). */
+  destination?: { write(s: string): void } | undefined;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -24,10 +26,16 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const usePretty = opts.pretty ?? Boolean(process.stderr.isTTY);
   if (usePretty) {
     const pretty = require('pino-pretty') as typeof import('pino-pretty');
+    if (opts.destination) {
+      // formatted in the call (sync), so each line reaches the destination whole and in order
+      const format = pretty.prettyFactory({ colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' });
+      const dest = opts.destination;
+      return pino({ level, base: undefined }, { write: (s: string) => dest.write(format(s)) });
+    }
     const stream = pretty({ destination: fd, sync: true, colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' });
     return pino({ level, base: undefined }, stream);
   }
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: fd, sync: true }));
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, opts.destination ?? pino.destination({ dest: fd, sync: true }));
 }
 
 /** A logger that prints nothing (library default). */

@@ -14,12 +14,13 @@ import { ConfigError, UsageError, CheckFailedError, ProtocolError } from '../err
 import { compileSchema, getValidator, formatAjvErrors } from '../protocol/schemas.js';
 import { runSimpleCommand, type Message } from './simple-command.js';
 import { configureCatalog, configuredStreams } from '../catalog/configure.js';
-import { StreamTable, type ConfiguredStreamLike } from './streams.js';
+import { StreamTable, type ConfiguredStreamLike, type RunStream } from './streams.js';
 import { ReadEngine, type ReadOutcome, type ValidateMode } from './read-engine.js';
 import type { ReadSink } from './sink.js';
 import { DirSink } from '../output/dir-sink.js';
 import { StdoutSink } from '../output/stdout-sink.js';
 import { acquireLock } from '../state/lock.js';
+import { recordHistory } from '../state/history.js';
 import { readStateFile, emptyState, stateForConnector, type StoredState } from '../state/state.js';
 
 export type ConnectorInput = string | readonly string[] | ConnectorRef;
@@ -212,6 +213,8 @@ export interface ReadOptions extends ConfigInput, CommonOptions {
   fullRefresh?: boolean | undefined;
   /** Called after each CONTROL write-back with the changed field names. */
   onConfigUpdate?: ((fields: string[]) => void) | undefined;
+  /** Called once the streams are known and the state is locked, just before the connector starts (the live view). */
+  onStart?: ((streams: RunStream[], stateFile: string | undefined) => void) | undefined;
 }
 
 export interface ReadResult extends ReadOutcome {
@@ -244,7 +247,11 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
     if (configured.length === 0) throw new UsageError('the catalog selects no streams; nothing to read');
     const streams = new StreamTable(configured);
     const stateFile = o.stateFile ?? (o.out ? join(o.out, 'state.json') : undefined);
-    if (stateFile) lock = acquireLock(stateFile, (info) => logger.warn(`taking over a stale lock left by pid ${info.pid} (started ${info.started_at})`));
+    if (stateFile) {
+      lock = acquireLock(stateFile, (info) => logger.warn(`taking over a stale lock left by pid ${info.pid} (started ${info.started_at})`));
+      // the state before this run, so that a bad run can be undone (host state set --from-history N)
+      recordHistory(stateFile, 'before run', { onError: (e) => logger.warn(e.message) });
+    }
     const stored = (stateFile ? readStateFile(stateFile) : undefined) ?? emptyState();
     const commitIntervalMs = o.commitIntervalMs ?? DEFAULTS.commitIntervalMs;
     const sink = makeSink
@@ -271,6 +278,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       filesDir: s.files.dir,
       onControl: controlHandler(s, logger, o.onConfigUpdate),
     });
+    o.onStart?.(streams.list, stateFile);
     const outcome = await engine.run();
     return { ...outcome, stateFile };
   } finally {

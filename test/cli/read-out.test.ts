@@ -39,7 +39,8 @@ describe.each(Object.entries(EXAMPLE))('example source (%s) into --out', (_lang,
     writeFileSync(config, JSON.stringify({ api_key: 'k-123', event_count: 10 }));
     const third = await host(['read', source, '--config', config, '--out', out]);
     expect(third.exitCode).toBe(0);
-    expect(third.stderr).toMatch(/events\s+3 records/);
+    // the summary table: stream, mode, status, records, ...
+    expect(third.stderr).toMatch(/^ {2}events\s+incremental\/append\s+complete\s+3\s/m);
     expect(jsonLines(join(out, 'events.jsonl')).map((r) => r['id'])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(streamState(join(out, 'state.json'), 'events')).toEqual({ cursor: 10 });
     expect(readJson(join(out, 'manifest.json')).streams[0].records).toBe(10);
