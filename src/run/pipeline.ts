@@ -11,6 +11,7 @@
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { LineFramer } from '../io/line-framer.js';
+import { drainAbove, STDIN_BACKLOG } from '../io/backpressure.js';
 import { parseLossless, stringifyLossless, isPlainObject, toPlain, type LosslessValue } from '../json/lossless.js';
 import { canonical } from '../testing/normalise.js';
 import type { Masker } from '../secrets/mask.js';
@@ -51,7 +52,6 @@ export interface RunResult extends ReadResult {
 
 const NL = 0x0a;
 const BATCH = 256 * 1024;
-const BACKLOG = 4 * 1024 * 1024;
 
 interface Pending {
   id: number;
@@ -247,24 +247,8 @@ export class DestinationSink implements ReadSink {
 
   async drain(): Promise<void> {
     this.flush();
-    // Backpressure with some slack: wait only when several MiB are queued for the destination.
-    // Waiting whenever a write is refused (Node's 16 KiB mark) would make the two processes
-    // take turns instead of working at the same time.
-    const stdin = this.proc.stdin!;
-    if (this.writable || this.closed || stdin.writableLength < BACKLOG) {
-      this.writable = true;
-      return;
-    }
-    await new Promise<void>((r) => {
-      const done = () => {
-        stdin.off('drain', done);
-        stdin.off('close', done);
-        r();
-      };
-      stdin.once('drain', done);
-      stdin.once('close', done);
-      void this.proc.wait().then(done);
-    });
+    if (this.writable || this.closed) return;
+    await drainAbove(this.proc.stdin!, STDIN_BACKLOG, this.proc.wait());
     this.writable = true;
   }
 

@@ -1028,24 +1028,35 @@ function usage(msg: string): number {
   return 2;
 }
 
-/** The standalone shim: parse argv (without node and script), answer one protocol command, return the exit code. */
-export async function runSingerTapShim(argv: string[]): Promise<number> {
-  let tap: TapSpec | undefined;
+/**
+ * A Singer shim's argv (both shims): `--<jsonFlag> '{"command":…}' COMMAND [--flag value …]`.
+ * A string result is the usage error.
+ */
+export function parseShimArgv(argv: string[], jsonFlag: string): { program: TapSpec; command: string | undefined; flags: Record<string, string> } | string {
+  let program: TapSpec | undefined;
   let command: string | undefined;
   const flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--tap-json') {
+    if (a === `--${jsonFlag}`) {
       try {
-        tap = JSON.parse(argv[++i] ?? '') as TapSpec;
+        program = JSON.parse(argv[++i] ?? '') as TapSpec;
       } catch {
-        return usage('--tap-json is not JSON');
+        return `--${jsonFlag} is not JSON`;
       }
     } else if (a.startsWith('--')) flags[a.slice(2)] = argv[++i] ?? '';
     else if (!command) command = a;
-    else return usage(`unexpected argument ${a}`);
+    else return `unexpected argument ${a}`;
   }
-  if (!tap || typeof tap.command !== 'string') return usage('--tap-json {"command": …} is required');
+  if (!program || typeof program.command !== 'string') return `--${jsonFlag} {"command": …} is required`;
+  return { program, command, flags };
+}
+
+/** The standalone shim: parse argv (without node and script), answer one protocol command, return the exit code. */
+export async function runSingerTapShim(argv: string[]): Promise<number> {
+  const parsed = parseShimArgv(argv, 'tap-json');
+  if (typeof parsed === 'string') return usage(parsed);
+  const { program: tap, command, flags } = parsed;
   stopOnSignals();
   const need = (f: string): string | undefined => flags[f];
   const t = tap;

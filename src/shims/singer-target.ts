@@ -17,12 +17,13 @@ import { readFileSync } from 'node:fs';
 import { resolve, basename } from 'node:path';
 import type { ConnectorRef } from '../connector/resolve.js';
 import { LineFramer } from '../io/line-framer.js';
+import { drainAbove, STDIN_BACKLOG } from '../io/backpressure.js';
 import { classifyLine, lastRecord, RECORD } from '../json/scan.js';
 import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
 import { canonical } from '../testing/normalise.js';
 import { StateMerger, emptyState } from '../state/state.js';
 import { singerStreamId, singerStateValue } from '../output/stdout-sink.js';
-import { settingsToSpec, tapAbout, type TapSpec } from './singer-tap.js';
+import { settingsToSpec, tapAbout, parseShimArgv, type TapSpec } from './singer-tap.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
 export const SINGER_TARGET_SHIM = resolve(import.meta.dirname, '..', '..', 'shims', 'singer-target.mjs');
@@ -303,15 +304,7 @@ async function doWrite(target: TapSpec, configFile: string, catalogFile: string)
       framer.push(chunk as Buffer);
       flush();
       if (!writable && !targetGone) {
-        await new Promise<void>((r) => {
-          const done = () => {
-            tin.off('drain', done);
-            tin.off('close', done);
-            r();
-          };
-          tin.once('drain', done);
-          tin.once('close', done);
-        });
+        await drainAbove(tin, STDIN_BACKLOG, child);
         writable = true;
       }
     }
@@ -341,22 +334,9 @@ function usage(msg: string): number {
 
 /** The standalone shim: parse argv (without node and script), answer one protocol command, return the exit code. */
 export async function runSingerTargetShim(argv: string[]): Promise<number> {
-  let target: TapSpec | undefined;
-  let command: string | undefined;
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--target-json') {
-      try {
-        target = JSON.parse(argv[++i] ?? '') as TapSpec;
-      } catch {
-        return usage('--target-json is not JSON');
-      }
-    } else if (a.startsWith('--')) flags[a.slice(2)] = argv[++i] ?? '';
-    else if (!command) command = a;
-    else return usage(`unexpected argument ${a}`);
-  }
-  if (!target || typeof target.command !== 'string') return usage('--target-json {"command": …} is required');
+  const parsed = parseShimArgv(argv, 'target-json');
+  if (typeof parsed === 'string') return usage(parsed);
+  const { program: target, command, flags } = parsed;
   switch (command) {
     case 'spec':
       return doSpec(target);

@@ -137,40 +137,37 @@ describe('a real Singer tap in a pipeline', () => {
   });
 });
 
-describe('host read --format singer | a real target', () => {
-  it(`host read … --format singer | ${pypi('target_jsonl')}: a plain shell pipe`, async () => {
-    const dir = tmp('ch-interop-format-singer-');
-    const outDir = join(dir, 'out');
-    mkdirSync(outDir);
-    const target = await resolveConnector(pypi('target_jsonl'), { cacheDir: CACHE });
-    const cfg = writeJson(dir, 'target.json', { destination_path: outDir });
-    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const pipe = `${q(process.execPath)} ${q(join(ROOT, 'bin', 'host.js'))} read ${q(EXAMPLE)} --config ${q(source(dir, 12))} --format singer --log-level warn | ${[target.command, ...target.args].map(q).join(' ')} --config ${q(cfg)}`;
-    const r = await execa('bash', ['-o', 'pipefail', '-c', pipe], { reject: false, env: target.env });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    const stateLines = String(r.stdout).trim().split('\n');
-    expect(JSON.parse(stateLines[stateLines.length - 1]!)).toEqual({ events: { cursor: 12 } });
-    const events = readdirSync(outDir).filter((f) => f.startsWith('events')).flatMap((f) => jsonLines(join(outDir, f)));
-    expect(eventIds(events as { id: unknown }[])).toEqual(range(1, 12));
-  });
-});
+/**
+ * `<left> | target-jsonl --config …` in bash with pipefail: the target's stdout (its state lines),
+ * stderr and exit code, and the event ids it wrote.
+ */
+async function pipeIntoTargetJsonl(left: string[]) {
+  const dir = tmp('ch-interop-pipe-');
+  const outDir = join(dir, 'out');
+  mkdirSync(outDir);
+  const target = await resolveConnector(pypi('target_jsonl'), { cacheDir: CACHE });
+  const cfg = writeJson(dir, 'target.json', { destination_path: outDir });
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const pipe = `${left.map(q).join(' ')} | ${[target.command, ...target.args].map(q).join(' ')} --config ${q(cfg)}`;
+  const r = await execa('bash', ['-o', 'pipefail', '-c', pipe], { reject: false, env: target.env });
+  const stateLines = String(r.stdout).trim().split('\n');
+  const events = readdirSync(outDir).filter((f) => f.startsWith('events')).flatMap((f) => jsonLines(join(outDir, f)));
+  return { exitCode: r.exitCode, stderr: String(r.stderr), lastState: JSON.parse(stateLines[stateLines.length - 1] || 'null'), eventIds: eventIds(events as { id: unknown }[]) };
+}
 
-describe('the reverse shim feeding a real target', () => {
-  it(`connector-host-tap … | ${pypi('target_jsonl')}: a plain shell pipe, the target's state is the cumulative one`, async () => {
-    const dir = tmp('ch-interop-reverse-');
-    const outDir = join(dir, 'out');
-    mkdirSync(outDir);
-    const target = await resolveConnector(pypi('target_jsonl'), { cacheDir: CACHE });
-    const cfg = writeJson(dir, 'target.json', { destination_path: outDir });
-    const src = source(dir, 12);
-    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const pipe = `${q(process.execPath)} ${q(join(ROOT, 'shims', 'protocol-tap.mjs'))} --config ${q(src)} -- ${q(process.execPath)} ${q(EXAMPLE)} | ${[target.command, ...target.args].map(q).join(' ')} --config ${q(cfg)}`;
-    const r = await execa('bash', ['-o', 'pipefail', '-c', pipe], { reject: false, env: target.env });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    const stateLines = String(r.stdout).trim().split('\n');
-    expect(JSON.parse(stateLines[stateLines.length - 1]!)).toEqual({ events: { cursor: 12 } });
-    const events = readdirSync(outDir).filter((f) => f.startsWith('events')).flatMap((f) => jsonLines(join(outDir, f)));
-    expect(eventIds(events as { id: unknown }[])).toEqual(range(1, 12));
-    expect(String(r.stderr)).not.toContain('interop-key-5150');
+describe('plain shell pipes into a real target', () => {
+  it(`host read … --format singer | ${pypi('target_jsonl')}`, async () => {
+    const r = await pipeIntoTargetJsonl([process.execPath, join(ROOT, 'bin', 'host.js'), 'read', EXAMPLE, '--config', source(tmp(), 12), '--format', 'singer', '--log-level', 'warn']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.lastState).toEqual({ events: { cursor: 12 } });
+    expect(r.eventIds).toEqual(range(1, 12));
+  });
+
+  it(`connector-host-tap … | ${pypi('target_jsonl')} (the reverse shim): the target's state is the cumulative one`, async () => {
+    const r = await pipeIntoTargetJsonl([process.execPath, join(ROOT, 'shims', 'protocol-tap.mjs'), '--config', source(tmp(), 12), '--', process.execPath, EXAMPLE]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.lastState).toEqual({ events: { cursor: 12 } });
+    expect(r.eventIds).toEqual(range(1, 12));
+    expect(r.stderr).not.toContain('interop-key-5150');
   });
 });
