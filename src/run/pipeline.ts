@@ -11,7 +11,7 @@
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { LineFramer } from '../io/line-framer.js';
-import { drainAbove, STDIN_BACKLOG } from '../io/backpressure.js';
+import { drainAbove, STDIN_BACKLOG, MAX_PENDING } from '../io/backpressure.js';
 import { parseLossless, stringifyLossless, isPlainObject, toPlain, type LosslessValue } from '../json/lossless.js';
 import { canonical } from '../testing/normalise.js';
 import type { Masker } from '../secrets/mask.js';
@@ -237,6 +237,8 @@ export class DestinationSink implements ReadSink {
     if (!this.merger.apply(msg)) return;
     const id = ++this.nextId;
     this.pending.push({ id, key: canonical(msg), snap: this.merger.snapshot() });
+    // a destination that acknowledges late (or never) must not make memory grow without end
+    if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING / 2);
     this.putText(stringifyLossless({ type: 'STATE', state: { ...msg, id } }));
     this.last = { buf: line, s: ls, e: le };
   }

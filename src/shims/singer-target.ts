@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { resolve, basename } from 'node:path';
 import type { ConnectorRef } from '../connector/resolve.js';
 import { LineFramer } from '../io/line-framer.js';
-import { drainAbove, STDIN_BACKLOG } from '../io/backpressure.js';
+import { drainAbove, STDIN_BACKLOG, MAX_PENDING } from '../io/backpressure.js';
 import { classifyLine, lastRecord, RECORD } from '../json/scan.js';
 import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
 import { canonical } from '../testing/normalise.js';
@@ -273,6 +273,7 @@ async function doWrite(target: TapSpec, configFile: string, catalogFile: string)
       if (!merger.apply(msg['state'] as Json)) return;
       const value = singerStateValue(merger.snapshot());
       pending.push({ key: canonical(value), msg });
+      if (pending.length > MAX_PENDING) pending.splice(0, pending.length - MAX_PENDING / 2); // bounded, as in host run
       putText(stringifyLossless({ type: 'STATE', value }));
     }
     // TRACE (stream status), LOG and the rest have no Singer counterpart for a target

@@ -157,6 +157,15 @@ describe('host run into a protocol destination', () => {
     expect(streamState(s.state, 'events')).toEqual({ cursor: 20000 });
   });
 
+  it('more states than are remembered (100,000) before a late acknowledgement: the newest is kept and committed', async () => {
+    const s = setup();
+    const cfg = writeJson(s.dir, 'many.json', { api_key: 'k-1234567', event_count: 120000, state_every: 1 });
+    const r = await runInto(DEST, s, destArgs('--ack', 'end', '--discard'), EXAMPLE.node, cfg);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(streamState(s.state, 'events')).toEqual({ cursor: 120000 });
+    expect(r.stderr).toContain('1 state acknowledged');
+  });
+
   it('usage: --destination with --out, or neither, is exit 2', async () => {
     const s = setup();
     const both = await host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--destination', DEST, '--destination-config', s.dc, '--out', join(s.dir, 'o')]);
