@@ -138,13 +138,13 @@ export function skipValue(b: Uint8Array, i: number, end: number): number {
 }
 
 /** Is b[s, e) (a key without its quotes) equal to the ASCII word w? */
-function isKey(b: Uint8Array, s: number, e: number, w: string): boolean {
+export function isKey(b: Uint8Array, s: number, e: number, w: string): boolean {
   if (e - s !== w.length) return false;
   for (let k = 0; k < w.length; k++) if (b[s + k] !== w.charCodeAt(k)) return false;
   return true;
 }
 
-function hasBackslash(b: Uint8Array, start: number, end: number): boolean {
+export function hasBackslash(b: Uint8Array, start: number, end: number): boolean {
   for (let k = start; k < end; k++) if (b[k] === BACKSLASH) return true;
   return false;
 }

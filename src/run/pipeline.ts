@@ -97,8 +97,11 @@ export class DestinationSink implements ReadSink {
   private committedAny = false;
   acknowledged = 0;
   private traceError: string | undefined;
-  // the last message sent, for the error when the destination fails
-  private last: { buf: Uint8Array; s: number; e: number } | undefined;
+  // the last message sent (its bytes are lastBuf[lastS, lastE)), for the error when the
+  // destination fails: three fields, so the per-record path allocates nothing
+  private lastBuf: Uint8Array | undefined;
+  private lastS = 0;
+  private lastE = 0;
   private sentRecords = 0;
 
   constructor(o: DestinationSinkOptions) {
@@ -229,7 +232,9 @@ export class DestinationSink implements ReadSink {
 
   record(_stream: RunStream, _data: Uint8Array, _ds: number, _de: number, line: Uint8Array, ls: number, le: number): void {
     this.put(line, ls, le);
-    this.last = { buf: line, s: ls, e: le };
+    this.lastBuf = line;
+    this.lastS = ls;
+    this.lastE = le;
     this.sentRecords++;
   }
 
@@ -240,7 +245,9 @@ export class DestinationSink implements ReadSink {
     // a destination that acknowledges late (or never) must not make memory grow without end
     if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING / 2);
     this.putText(stringifyLossless({ type: 'STATE', state: { ...msg, id } }));
-    this.last = { buf: line, s: ls, e: le };
+    this.lastBuf = line;
+    this.lastS = ls;
+    this.lastE = le;
   }
 
   streamStatus(): void {
@@ -289,11 +296,11 @@ export class DestinationSink implements ReadSink {
     if (exit.exitCode !== 0 || this.traceError || endedEarly) {
       const how = exit.exitCode !== undefined ? `exited with code ${exit.exitCode}${exit.exitCode === 0 ? ' before the end of its input' : ''}` : `was killed by ${exit.signal}`;
       const tail = this.proc.stderrTail();
-      const lastSent = this.last ? this.o.masker.mask(Buffer.from(this.last.buf.subarray(this.last.s, Math.min(this.last.e, this.last.s + 300))).toString('utf8')) : undefined;
+      const lastSent = this.lastBuf ? this.o.masker.mask(Buffer.from(this.lastBuf.subarray(this.lastS, Math.min(this.lastE, this.lastS + 300))).toString('utf8')) : undefined;
       const parts = [`the destination ${this.o.ref.display} ${how}${this.traceError ? `: ${this.traceError}` : ''}`];
       parts.push(`${this.acknowledged} of the states sent were acknowledged${this.committedAny ? ' and committed' : ''}`);
       if (tail.length && !this.traceError) parts.push(`its last stderr lines:\n  ${tail.slice(-10).join('\n  ')}`);
-      parts.push(lastSent ? `the last source message sent to it (${this.sentRecords} records had been sent): ${lastSent}${this.last!.e - this.last!.s > 300 ? '...' : ''}` : 'no message had been sent to it');
+      parts.push(lastSent ? `the last source message sent to it (${this.sentRecords} records had been sent): ${lastSent}${this.lastE - this.lastS > 300 ? '...' : ''}` : 'no message had been sent to it');
       const err = new ConnectorError(parts.join('; '), { exitCode: exit.exitCode, signal: exit.signal, stderrTail: tail }, 'DESTINATION_ERROR');
       // A failure of the source (or an interruption) is the first cause; the destination's
       // failure is then only logged.

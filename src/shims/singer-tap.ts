@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import type { ConnectorRef } from '../connector/resolve.js';
 import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
-import { skipWs, skipString, skipValue } from '../json/scan.js';
+import { skipWs, skipString, skipValue, isKey, hasBackslash } from '../json/scan.js';
 import { LineFramer } from '../io/line-framer.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
@@ -29,21 +29,25 @@ export interface TapSpec {
   capabilities?: string[];
 }
 
-/** A ConnectorRef that runs `inner` (a Singer tap) through the shim, as a protocol source. */
-export function singerTapConnector(inner: ConnectorRef, opts: { capabilities?: string[] } = {}): ConnectorRef {
-  const tap: TapSpec = { command: inner.command, args: inner.args };
-  if (inner.env) tap.env = inner.env;
-  if (opts.capabilities) tap.capabilities = opts.capabilities;
+/** A ConnectorRef that runs `inner` through a shim executable given `--<jsonFlag> {"command","args","env",…}`. */
+export function shimConnector(inner: ConnectorRef, shim: string, jsonFlag: string, extra: Partial<TapSpec> = {}): ConnectorRef {
+  const program: TapSpec = { command: inner.command, args: inner.args, ...extra };
+  if (inner.env) program.env = inner.env;
   return {
     display: `singer:${inner.display}`,
     name: inner.name,
     command: process.execPath,
-    args: [SINGER_TAP_SHIM, '--tap-json', JSON.stringify(tap)],
+    args: [shim, `--${jsonFlag}`, JSON.stringify(program)],
     env: inner.env,
     onStop: inner.onStop,
     onStopSync: inner.onStopSync,
     registry: inner.registry,
   };
+}
+
+/** A ConnectorRef that runs `inner` (a Singer tap) through the shim, as a protocol source. */
+export function singerTapConnector(inner: ConnectorRef, opts: { capabilities?: string[] } = {}): ConnectorRef {
+  return shimConnector(inner, SINGER_TAP_SHIM, 'tap-json', opts.capabilities ? { capabilities: opts.capabilities } : {});
 }
 
 // ---------------------------------------------------------------- output
@@ -541,17 +545,6 @@ const MAX_LINE_BYTES = 256 * 1024 * 1024;
 /** Where scanRecord found the parts of a RECORD line: [start, end) byte offsets. */
 const scanned = { streamStart: 0, streamEnd: 0, recordStart: 0, recordEnd: 0, versionStart: -1, versionEnd: -1 };
 
-function isWord(b: Buffer, s: number, e: number, w: string): boolean {
-  if (e - s !== w.length) return false;
-  for (let k = 0; k < w.length; k++) if (b[s + k] !== w.charCodeAt(k)) return false;
-  return true;
-}
-
-function hasByte(b: Buffer, s: number, e: number, c: number): boolean {
-  const i = b.indexOf(c, s);
-  return i >= 0 && i < e;
-}
-
 /**
  * One pass over the top-level keys of a line: true for a plain Singer RECORD — `"type":"RECORD"`
  * (upper case), a string `stream`, an object `record`, each key once and none escaped, valid JSON
@@ -600,29 +593,29 @@ function scanRecord(b: Buffer, start: number, end: number): boolean {
     const vs = skipWs(b, i + 1, end);
     // the record object (most of the line) is only delimited here: the host's scanner checks
     // its grammar when it reads the data bytes the shim passes on
-    i = b[vs] === 0x7b && isWord(b, ks, ke - 1, 'record') ? skipObjectLoose(b, vs, end) : skipValue(b, vs, end);
+    i = b[vs] === 0x7b && isKey(b, ks, ke - 1, 'record') ? skipObjectLoose(b, vs, end) : skipValue(b, vs, end);
     if (i < 0) return false;
-    if (isWord(b, ks, ke - 1, 'type')) {
-      if (type || !isWord(b, vs, i, '"RECORD"')) return false;
+    if (isKey(b, ks, ke - 1, 'type')) {
+      if (type || !isKey(b, vs, i, '"RECORD"')) return false;
       type = true;
-    } else if (isWord(b, ks, ke - 1, 'stream')) {
+    } else if (isKey(b, ks, ke - 1, 'stream')) {
       if (stream || b[vs] !== 0x22) return false;
       stream = true;
       scanned.streamStart = vs;
       scanned.streamEnd = i;
-    } else if (isWord(b, ks, ke - 1, 'record')) {
+    } else if (isKey(b, ks, ke - 1, 'record')) {
       if (record || b[vs] !== 0x7b) return false;
       record = true;
       scanned.recordStart = vs;
       scanned.recordEnd = i;
-    } else if (isWord(b, ks, ke - 1, 'version')) {
+    } else if (isKey(b, ks, ke - 1, 'version')) {
       if (version) return false;
       version = true;
       if (b[vs] !== 0x6e) {
         scanned.versionStart = vs;
         scanned.versionEnd = i;
       }
-    } else if (hasByte(b, ks, ke - 1, 0x5c)) return false; // could be an escaped "type"
+    } else if (hasBackslash(b, ks, ke - 1)) return false; // could be an escaped "type"
     i = skipWs(b, i, end);
     if (b[i] === 0x2c) {
       i = skipWs(b, i + 1, end);
@@ -683,7 +676,7 @@ class RecordWriter {
   private stream(b: Buffer, start: number, end: number): FastStream | undefined {
     const last = this.last;
     if (last && last.raw.length === end - start && b.compare(last.raw, 0, last.raw.length, start, end) === 0) return last;
-    const name = hasByte(b, start + 1, end - 1, 0x5c) ? (JSON.parse(b.toString('utf8', start, end)) as string) : b.toString('utf8', start + 1, end - 1);
+    const name = hasBackslash(b, start + 1, end - 1) ? (JSON.parse(b.toString('utf8', start, end)) as string) : b.toString('utf8', start + 1, end - 1);
     let s = this.byName.get(name);
     if (!s) {
       let target: StreamTarget;

@@ -23,25 +23,14 @@ import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } f
 import { canonical } from '../testing/normalise.js';
 import { StateMerger, emptyState } from '../state/state.js';
 import { singerStreamId, singerStateValue } from '../output/stdout-sink.js';
-import { settingsToSpec, tapAbout, parseShimArgv, type TapSpec } from './singer-tap.js';
+import { settingsToSpec, tapAbout, parseShimArgv, shimConnector, type TapSpec } from './singer-tap.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
 export const SINGER_TARGET_SHIM = resolve(import.meta.dirname, '..', '..', 'shims', 'singer-target.mjs');
 
 /** A ConnectorRef that runs `inner` (a Singer target) through the shim, as a protocol destination. */
 export function singerTargetConnector(inner: ConnectorRef): ConnectorRef {
-  const target: TapSpec = { command: inner.command, args: inner.args };
-  if (inner.env) target.env = inner.env;
-  return {
-    display: `singer:${inner.display}`,
-    name: inner.name,
-    command: process.execPath,
-    args: [SINGER_TARGET_SHIM, '--target-json', JSON.stringify(target)],
-    env: inner.env,
-    onStop: inner.onStop,
-    onStopSync: inner.onStopSync,
-    registry: inner.registry,
-  };
+  return shimConnector(inner, SINGER_TARGET_SHIM, 'target-json');
 }
 
 type Json = any;

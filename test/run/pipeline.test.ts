@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { host, tmp, writeJson, jsonLines, lines, readJson, streamState, logLines, EXAMPLE, FIX, HOST, bad, sleep } from '../helpers.js';
+import { host, tmp, writeJson, jsonLines, lines, readJson, streamState, logLines, EXAMPLE, FIX, HOST, ROOT, bad, sleep } from '../helpers.js';
 
 const DEST = join(FIX, 'destinations', 'dest-jsonl.mjs');
 const TARGET = join(FIX, 'singer-targets', 'target-file.mjs');
@@ -218,6 +218,30 @@ describe('host run into a Singer target (the Singer-target shim)', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(existsSync(s.state) ? readJson(s.state).states : []).toEqual([]);
     expect(logLines(r.stderr).some((l) => /target stdout line \d+ is not a state, ignored: "loaded 5 rows"/.test(l))).toBe(true);
+  });
+
+  it('the shim answers spec from --about (secrets marked) and check by starting the target on an empty input', async () => {
+    const SHIM = join(ROOT, 'shims', 'singer-target.mjs');
+    const tj = JSON.stringify({ command: process.execPath, args: [TARGET] });
+    const spec = await execa(process.execPath, [SHIM, '--target-json', tj, 'spec'], { reject: false });
+    expect(spec.exitCode).toBe(0);
+    const cs = JSON.parse(String(spec.stdout)).spec.connectionSpecification;
+    expect(cs.required).toEqual(['path']);
+    expect(cs.properties.token.airbyte_secret).toBe(true);
+    const s = setup();
+    const good = await execa(process.execPath, [SHIM, '--target-json', tj, 'check', '--config', s.dc], { reject: false });
+    expect(JSON.parse(String(good.stdout)).connectionStatus.status).toBe('SUCCEEDED');
+    writeFileSync(join(s.dir, 'a-file'), 'x');
+    const bad = writeJson(s.dir, 'bad.json', { path: join(s.dir, 'a-file', 'sub') }); // not a directory: the target fails
+    const failed = await execa(process.execPath, [SHIM, '--target-json', tj, 'check', '--config', bad], { reject: false });
+    const status = JSON.parse(String(failed.stdout)).connectionStatus;
+    expect(status.status).toBe('FAILED');
+    expect(status.message).toContain('exited with code 1');
+    // host run validates the target's config against that spec before anything runs
+    const r = await host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--destination', TARGET, '--destination-protocol', 'singer', '--destination-config', writeJson(s.dir, 'nopath.json', { token: DEST_SECRET }), '--state', s.state]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("must have required property 'path'");
+    assertNoSecret(r);
   });
 
   it('a final empty state from the target never wipes the stored state', async () => {
