@@ -11,6 +11,7 @@ import { parseStreamList } from '../catalog/configure.js';
 import { formatSummary, stateSnapshot } from './summary.js';
 import { LiveView, progressMode, type ProgressOption } from './progress.js';
 import { stateOptions, stateCommand } from './state.js';
+import { numberOption, seconds, LINE_BYTES } from './numbers.js';
 import type { ValidateMode } from '../run/read-engine.js';
 
 import { registerBuiltinReferenceKinds } from '../connector/register-builtins.js';
@@ -49,9 +50,9 @@ function connectorOf(a: Common): string | string[] {
 function commonOptions(y: Argv): Argv<Common> {
   return y
     .positional('connector', { type: 'string', describe: 'path to the connector executable (or use -- program args)' })
-    .option('timeout', { type: 'number', default: DEFAULTS.timeoutMs / 1000, describe: 'seconds allowed for spec, check and discover' })
-    .option('kill-grace', { type: 'number', default: DEFAULTS.killGraceMs / 1000, describe: 'seconds between SIGTERM and SIGKILL when stopping a connector' })
-    .option('max-line-bytes', { type: 'number', default: DEFAULTS.maxLineBytes, describe: 'longest stdout line accepted from the connector' })
+    .option('timeout', numberOption('timeout', seconds(), { default: DEFAULTS.timeoutMs / 1000, describe: 'seconds allowed for spec, check and discover' }))
+    .option('kill-grace', numberOption('kill-grace', seconds(true), { default: DEFAULTS.killGraceMs / 1000, describe: 'seconds between SIGTERM and SIGKILL when stopping a connector' }))
+    .option('max-line-bytes', numberOption('max-line-bytes', LINE_BYTES, { default: DEFAULTS.maxLineBytes, describe: 'longest stdout line accepted from the connector' }))
     .option('cache-dir', { type: 'string', describe: 'where pypi:, npm: and git: connectors are installed (default $CONNECTOR_HOST_CACHE or ~/.cache/connector-host)' })
     .option('python', { type: 'string', describe: 'Python interpreter for pypi: connectors (e.g. python3.11)' })
     .option('registry', { type: 'string', describe: 'registry file of named connectors (default $CONNECTOR_HOST_REGISTRY, ./connectors.yaml, ~/.config/connector-host/registry.yaml)' })
@@ -96,8 +97,9 @@ export async function main(argv: string[]): Promise<number> {
       .option('state', { type: 'string', describe: 'state file (default DIR/state.json with --out)' })
       .option('out', { type: 'string', describe: 'output directory: DIR/<stream>.jsonl, manifest.json, state.json' })
       .option('validate', { choices: ['off', 'warn', 'fail'], default: DEFAULTS.validate, describe: "check records against their stream's json_schema" })
-      .option('heartbeat-timeout', { type: 'number', default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' })
-      .option('commit-interval', { type: 'number', default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' })
+      .option('on-invalid-utf8', { choices: ['replace', 'fail'], default: 'replace', describe: 'invalid UTF-8 in a line: replace it with U+FFFD (counted in the summary) or fail the run' })
+      .option('heartbeat-timeout', numberOption('heartbeat-timeout', seconds(), { default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' }))
+      .option('commit-interval', numberOption('commit-interval', seconds(true), { default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' }))
       .option('full-refresh', { type: 'boolean', default: false, describe: 'ignore the stored state of the streams read: read them from the start, replace their data, and replace the stored state only if the run succeeds' });
   const readArgs = (a: Common & Record<string, unknown>) => ({
     ...opts(a),
@@ -107,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     stateFile: a['state'] as string | undefined,
     out: a['out'] as string | undefined,
     validate: a['validate'] as ValidateMode,
+    onInvalidUtf8: a['on-invalid-utf8'] as 'replace' | 'fail',
     heartbeatMs: (a['heartbeat-timeout'] as number) * 1000,
     commitIntervalMs: (a['commit-interval'] as number) * 1000,
     fullRefresh: a['full-refresh'] as boolean,
@@ -275,6 +278,8 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
+      // yargs wraps what an option's coerce throws (a bad number) in a YError: a usage error
+      if (err?.name === 'YError') throw new UsageError(err.message);
       throw err ?? new UsageError(msg);
     });
 

@@ -3,8 +3,11 @@
 
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { numberOption, type NumberRule } from './numbers.js';
 import { stringifyLossless } from '../json/lossless.js';
 import { stateFileOf, showState, formatStateView, setState, clearState, importState, restoreState, showHistory, formatHistory, type ChangeResult, type ImportFormat } from '../state/commands.js';
+
+const HISTORY_ENTRY: NumberRule = { min: 1, minInclusive: true, max: Number.MAX_SAFE_INTEGER, integer: true, unit: 'a history entry number (see host state show --history)' };
 
 export const STATE_ACTIONS = ['show', 'set', 'clear', 'import'] as const;
 
@@ -18,7 +21,7 @@ export function stateOptions(y: Argv): Argv {
     .option('json', { type: 'boolean', default: false, describe: 'show: raw JSON on stdout' })
     .option('history', { type: 'boolean', default: false, describe: 'show: the history of previous states' })
     .option('value', { type: 'string', describe: "set: the new state, JSON (a stream's state with --stream; else GLOBAL's shared state or the LEGACY blob)" })
-    .option('from-history', { type: 'number', describe: 'set: restore history entry N (see show --history)' })
+    .option('from-history', numberOption('from-history', HISTORY_ENTRY, { describe: 'set: restore history entry N (see show --history)' }))
     .option('from', { choices: ['meltano', 'airbyte', 'singer'], describe: 'import: the format of FILE' })
     .example('$0 state show --out ./data', 'every stream: its state, when it was committed, its files')
     .example('$0 state set --out ./data --stream events --value \'{"cursor": 42}\'', 'rewind one stream')
@@ -41,6 +44,8 @@ export function stateCommand(a: Record<string, unknown>, out: (text: string) => 
   const file = stateFileOf({ state: a['state'] as string | undefined, out: a['out'] as string | undefined });
   const stream = a['stream'] as string | undefined;
   const done = (r: ChangeResult, what: string) => {
+    for (const w of r.warnings ?? []) note(`warning: ${w}\n`);
+    for (const n of r.notes ?? []) note(`${n}\n`);
     if (!r.changed) note(`${what}: nothing to change in ${r.file}\n`);
     else note(`${what}: committed to ${r.file}${r.history !== undefined ? ` (the previous state is history entry ${r.history})` : ''}\n`);
   };

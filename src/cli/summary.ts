@@ -79,9 +79,15 @@ export function formatSummary(r: ReadResult, x: SummaryExtras = {}): string {
   const secs = (r.durationMs / 1000).toFixed(2);
   // "read N records in S s" is grepped by the benchmark: keep its shape
   lines.push(`${r.ok ? 'read' : 'read FAILED after'} ${r.records} records in ${secs} s (${fmtRate(r.durationMs > 0 ? (r.records * 1000) / r.durationMs : undefined)})${r.warnings ? `; ${r.warnings} stdout lines ignored` : ''}`);
+  const bad = r.invalidUtf8;
+  if (bad?.lines) {
+    const per = [...bad.byStream].map(([s, n]) => `${s}: ${n} line${n === 1 ? '' : 's'}`).join(', ');
+    lines.push(`invalid UTF-8: ${bad.sequences} sequence${bad.sequences === 1 ? '' : 's'} in ${bad.lines} line${bad.lines === 1 ? '' : 's'} replaced with U+FFFD (${per})`);
+  }
   const acked = (r as { acknowledged?: number }).acknowledged;
   if (acked !== undefined && r.sink.output && r.sink.output !== 'stdout' && (r as { destination?: string }).destination === r.sink.output) {
-    lines.push(`records sent to the destination ${r.sink.output}; ${acked} state${acked === 1 ? '' : 's'} acknowledged`);
+    const noise = (r as { destinationWarnings?: number }).destinationWarnings;
+    lines.push(`records sent to the destination ${r.sink.output}; ${acked} state${acked === 1 ? '' : 's'} acknowledged${noise ? `; ${noise} destination stdout lines ignored` : ''}`);
   } else if (r.sink.output && r.sink.output !== 'stdout') lines.push(`records in ${r.sink.output}`);
   if (r.stateFile) lines.push(r.sink.stateCommitted ? `state committed to ${r.stateFile}` : `state file ${r.stateFile} (no new state committed in this run)`);
   else lines.push('state not saved (no --state or --out)');

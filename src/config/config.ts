@@ -6,7 +6,7 @@
 import { chmodSync, realpathSync, statSync } from 'node:fs';
 import { isMap, isScalar, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { setPath, getPath, stringifyLossless, isPlainObject, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { setPath, getPath, stringifyLossless, isPlainObject, defineOwn, ownValue, LosslessNumber, type LosslessValue } from '../json/lossless.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { parseConfigFile, parseJsonText, readText, losslessToYaml, type ParsedConfigFile } from './formats.js';
 import { interpolateString, placeholderVariables, escapeLiteral } from './interpolate.js';
@@ -86,8 +86,7 @@ function interpolateFile(p: ParsedConfigFile, env: NodeJS.ProcessEnv): Record<st
       const o: Record<string, LosslessValue> = {};
       for (const k of Object.keys(v)) {
         const x = walk(v[k] as LosslessValue, [...path, k]);
-        if (k === '__proto__') Object.defineProperty(o, k, { value: x, enumerable: true, writable: true, configurable: true });
-        else o[k] = x;
+        defineOwn(o, k, x);
       }
       return o;
     }
@@ -111,8 +110,7 @@ function cloneValue(v: LosslessValue): LosslessValue {
     const o: Record<string, LosslessValue> = {};
     for (const k of Object.keys(v)) {
       const x = cloneValue(v[k] as LosslessValue);
-      if (k === '__proto__') Object.defineProperty(o, k, { value: x, enumerable: true, writable: true, configurable: true });
-      else o[k] = x;
+      defineOwn(o, k, x);
     }
     return o;
   }
@@ -122,7 +120,8 @@ function cloneValue(v: LosslessValue): LosslessValue {
 /** Deep merge `top` into `base` (in place): objects merge, arrays and scalars replace. */
 function mergeInto(base: Record<string, LosslessValue>, top: Record<string, LosslessValue>, raw: Record<string, LosslessValue>, file: string, sources: Map<string, FieldSource>, path: string[]): void {
   for (const k of Object.keys(top)) {
-    const b = base[k];
+    const b = ownValue(base, k); // never an inherited value: `base['__proto__']` is Object.prototype
+
     const t = top[k] as LosslessValue;
     const p = [...path, k];
     if (isPlainObject(b) && isPlainObject(t) && Object.keys(t).length > 0) {
@@ -133,8 +132,7 @@ function mergeInto(base: Record<string, LosslessValue>, top: Record<string, Loss
     if (isPlainObject(b) && isPlainObject(t)) continue; // an empty object adds nothing
     const ptr = pointer(p);
     for (const key of [...sources.keys()]) if (key === ptr || key.startsWith(ptr + '/')) sources.delete(key);
-    if (k === '__proto__') Object.defineProperty(base, k, { value: cloneValue(t), enumerable: true, writable: true, configurable: true });
-    else base[k] = cloneValue(t);
+    defineOwn(base, k, cloneValue(t));
     leaves(raw[k] as LosslessValue, p, (lp, rv) => sources.set(pointer(lp), { path: lp, file, variables: variablesIn(rv) }));
   }
 }
@@ -197,7 +195,7 @@ function escapeValue(v: LosslessValue): LosslessValue {
   if (Array.isArray(v)) return v.map(escapeValue);
   if (isPlainObject(v)) {
     const o: Record<string, LosslessValue> = {};
-    for (const k of Object.keys(v)) Object.defineProperty(o, k, { value: escapeValue(v[k] as LosslessValue), enumerable: true, writable: true, configurable: true });
+    for (const k of Object.keys(v)) defineOwn(o, k, escapeValue(v[k] as LosslessValue));
     return o;
   }
   return v;

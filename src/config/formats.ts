@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument, isMap, isSeq, isScalar, isAlias, type Document, type Tags } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { parseLossless, isPlainObject, LosslessNumber, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
+import { parseLossless, isPlainObject, defineOwn, LosslessNumber, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
 
 export type ConfigFormat = 'json' | 'yaml';
 
@@ -144,8 +144,7 @@ export function yamlToLossless(node: unknown, doc: Document, depth = 0): Lossles
       const k = isScalar(pair.key) ? pair.key.value : pair.key;
       const key = k === null || k === undefined ? '' : typeof k === 'object' ? JSON.stringify(yamlToLossless(k, doc, depth + 1)) : String(k);
       const v = yamlToLossless(pair.value, doc, depth + 1);
-      if (key === '__proto__') Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
-      else obj[key] = v;
+      defineOwn(obj, key, v);
     }
     return obj;
   }
@@ -167,19 +166,64 @@ export function losslessToYaml(v: LosslessValue): unknown {
   if (Array.isArray(v)) return v.map(losslessToYaml);
   if (isPlainObject(v)) {
     const o: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) o[k] = losslessToYaml(v[k] as LosslessValue);
+    for (const k of Object.keys(v)) defineOwn(o, k, losslessToYaml(v[k] as LosslessValue));
     return o;
   }
   return v;
 }
 
+// Syntax errors name the file, line, column and key path, never any of the file's text: a config
+// (or a registry with default config, or a state a connector filled) holds secrets, and the text
+// around an error is usually the value being typed. One rule for every file, so none is missed.
+const where = (line: number, col: number, path: readonly string[]) => `at line ${line}, column ${col}${path.length ? ` (under ${path.join('.')})` : ''}`;
+
 function jsonError(file: string, what: string, text: string, e: JsonSyntaxError): ConfigError {
   const { line, col } = lineCol(text, e.position);
-  const lineText = text.split('\n')[line - 1] ?? '';
-  return new ConfigError(`the ${what} file ${file} is not valid JSON: ${e.message.replace(/ at position \d+$/, '')} at line ${line}, column ${col}: ${lineText.slice(0, 80)}`, { file, line });
+  return new ConfigError(`the ${what} file ${file} is not valid JSON: ${e.message.replace(/ at position \d+$/, '').replace(/^(unexpected character) .*/s, '$1')} ${where(line, col, e.path)}`, { file, line, column: col, field: e.path.join('.') });
 }
 
-/** Parse a JSON (or JSON-with-comments) file's text; errors name file, line, column and show the line. */
+// The yaml package's messages may quote the source (an escape, a tag, a plain scalar): say what by its code.
+const YAML_PROBLEMS: Record<string, string> = {
+  BAD_INDENT: 'bad indentation',
+  TAB_AS_INDENT: 'a tab used as indentation',
+  DUPLICATE_KEY: 'a key given twice',
+  BAD_DQ_ESCAPE: 'an invalid escape sequence in a double-quoted string',
+  MISSING_CHAR: 'a missing quote, bracket, "," or ":"',
+  UNEXPECTED_TOKEN: 'unexpected text',
+  MULTILINE_IMPLICIT_KEY: 'a key that spans lines',
+  BLOCK_AS_IMPLICIT_KEY: 'a block used as a key',
+  BAD_SCALAR_START: 'a plain value that starts with a reserved character',
+  TAG_RESOLVE_FAILED: 'an unknown tag',
+};
+
+/** The keys (and item indexes) down to the YAML node at `pos`, as far as the document was parsed. */
+function yamlPathAt(node: unknown, pos: number, out: string[] = []): string[] {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const v = pair.value as { range?: [number, number, number] } | null;
+      const k = pair.key as { range?: [number, number, number] } | null;
+      const start = k?.range?.[0] ?? v?.range?.[0];
+      const end = v?.range?.[2] ?? k?.range?.[2];
+      if (start !== undefined && end !== undefined && pos >= start && pos <= end) {
+        // a key that reaches the error may be a value the broken syntax turned into a key: not named
+        if (!isScalar(pair.key) || (k?.range?.[1] ?? pos) >= pos) return out;
+        out.push(String(pair.key.value));
+        return yamlPathAt(pair.value, pos, out);
+      }
+    }
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      const r = (item as { range?: [number, number, number] } | null)?.range;
+      if (r && pos >= r[0] && pos <= r[2]) {
+        out.push(String(i));
+        return yamlPathAt(item, pos, out);
+      }
+    }
+  }
+  return out;
+}
+
+/** Parse a JSON (or JSON-with-comments) file's text; errors name file, line, column and key path (never its text). */
 export function parseJsonText(file: string, what: string, text: string, allowComments: boolean): { value: LosslessValue; jsonc: boolean } {
   try {
     return { value: parseLossless(text), jsonc: false };
@@ -204,9 +248,9 @@ export function parseYamlText(file: string, what: string, text: string): { value
     const pos = err.linePos?.[0];
     const line = pos?.line ?? lineCol(text, err.pos[0]).line;
     const col = pos?.col ?? lineCol(text, err.pos[0]).col;
-    const lineText = text.split('\n')[line - 1] ?? '';
-    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError(`the ${what} file ${file} is not valid YAML: ${msg} at line ${line}, column ${col}: ${lineText.slice(0, 80)}`, { file, line });
+    const problem = YAML_PROBLEMS[err.code] ?? err.code.toLowerCase().replaceAll('_', ' ');
+    const path = yamlPathAt(doc.contents, err.pos[0]);
+    throw new ConfigError(`the ${what} file ${file} is not valid YAML: ${problem} ${where(line, col, path)}`, { file, line, column: col, field: path.join('.') });
   }
   return { value: yamlToLossless(doc.contents, doc), doc };
 }

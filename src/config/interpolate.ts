@@ -38,9 +38,10 @@ export function interpolateString(s: string, env: NodeJS.ProcessEnv): StringInte
       const inner = s.slice(i + 2, end);
       const sep = inner.indexOf(':-');
       const name = sep === -1 ? inner : inner.slice(0, sep);
-      if (!NAME.test(name)) return { value: s, variables, missing, error: `"\${${name.length > 40 ? name.slice(0, 40) + '…' : name}}" is not a valid variable reference (names are letters, digits and _; write "$\${" for a literal "\${")` };
+      // never quote what follows the "${": the string may be a password that happens to hold "${"
+      if (!NAME.test(name)) return { value: s, variables, missing, error: `a "\${" that does not start a valid variable reference (names are letters, digits and _; write "$\${" for a literal "\${")` };
       variables.push(name);
-      const v = env[name];
+      const v = Object.hasOwn(env, name) ? env[name] : undefined; // not `${constructor}` or `${__proto__}` from Object.prototype
       if (sep !== -1) out += v === undefined || v === '' ? inner.slice(sep + 2) : v;
       else if (v === undefined) missing.push(name);
       else out += v;

@@ -3,12 +3,12 @@
 // reference, the protocol, a pinned version, default config, and which config
 // fields come from environment variables. JSON or YAML.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, dirname, resolve as resolvePath, isAbsolute } from 'node:path';
-import { createRequire } from 'node:module';
 import { ConfigError } from '../errors.js';
-import { parseLossless, isPlainObject, setPath, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, setPath, defineOwn, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { parseConfigFile } from '../config/formats.js';
 
 export interface RegistryEntry {
   name: string;
@@ -39,29 +39,10 @@ export function registryPath(explicit?: string): string | undefined {
   return candidates.find((c) => existsSync(c));
 }
 
-function fromYaml(v: unknown): LosslessValue {
-  if (typeof v === 'bigint') return new LosslessNumber(v.toString());
-  if (Array.isArray(v)) return v.map(fromYaml);
-  if (v !== null && typeof v === 'object') {
-    const o: Record<string, LosslessValue> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = fromYaml(x);
-    return o;
-  }
-  return v as LosslessValue;
-}
-
+// The config file parser: lossless numbers, `__proto__` kept as data, and syntax errors that name
+// line and column but never quote the file (a registry holds default config, maybe secrets).
 function parseFile(file: string): LosslessValue {
-  let text = readFileSync(file, 'utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  try {
-    if (/\.ya?ml$/i.test(file)) {
-      const yaml = createRequire(import.meta.url)('yaml') as { parse(text: string, opts: object): unknown };
-      return fromYaml(yaml.parse(text, { intAsBigInt: true }));
-    }
-    return parseLossless(text);
-  } catch (e) {
-    throw new ConfigError(`the registry file ${file} cannot be read: ${(e as Error).message}`, { file });
-  }
+  return parseConfigFile(file, 'registry').raw;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -111,7 +92,7 @@ export function loadRegistry(explicit?: string): Registry {
 export function registryConfig(entry: RegistryEntry, env: NodeJS.ProcessEnv = process.env): Record<string, LosslessValue> {
   const out = structuredCloneLossless(entry.config ?? {});
   for (const [field, variable] of Object.entries(entry.env ?? {})) {
-    const value = env[variable];
+    const value = Object.hasOwn(env, variable) ? env[variable] : undefined; // not `__proto__` or `constructor` of Object.prototype
     if (value === undefined) throw new ConfigError(`connector "${entry.name}" takes config field ${field} from the environment variable ${variable}, which is not set`);
     setPath(out, field.split('.'), value);
   }
@@ -123,7 +104,7 @@ function structuredCloneLossless<T extends LosslessValue>(v: T): T {
   if (Array.isArray(v)) return v.map((x) => structuredCloneLossless(x)) as T;
   if (isPlainObject(v)) {
     const o: Record<string, LosslessValue> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = structuredCloneLossless(x as LosslessValue);
+    for (const [k, x] of Object.entries(v)) defineOwn(o, k, structuredCloneLossless(x as LosslessValue));
     return o as T;
   }
   return v;

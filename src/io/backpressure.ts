@@ -27,3 +27,32 @@ export function drainAbove(w: Writable, backlog = STDIN_BACKLOG, gone?: Promise<
     void gone?.then(done, done);
   });
 }
+
+/**
+ * How long the host keeps a destination's stdin open after the last byte was handed to it,
+ * before it sends EOF (unless the destination acknowledged every state sent, or exited, first).
+ * A destination that stops early without waiting for EOF (exit 0 after K records) exits in that
+ * window and is caught: once EOF is sent, a destination exiting 0 cannot be told from one that
+ * read everything (unread bytes in the pipe, or in its own read buffer, are simply lost).
+ */
+export const EOF_SETTLE_MS = 500;
+
+/** ... and at least this long after the destination started: a slow start must not hide an early exit. */
+export const EOF_STARTUP_MS = 2000;
+
+/** The settle time for a destination started at `startedAt` (ms since the epoch). */
+export const settleMs = (startedAt: number): number => Math.max(EOF_SETTLE_MS, startedAt + EOF_STARTUP_MS - Date.now());
+
+/** Resolves when `w` has handed every byte to the pipe and then the settle time passed, or `done` (exit, all acknowledged) resolved. */
+export async function settleBeforeEof(w: Writable, done: Promise<unknown>, ms = EOF_SETTLE_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = new Promise<void>((r) => w.once('close', () => r()));
+  try {
+    if (w.destroyed) return;
+    await Promise.race([drainAbove(w, 1, done), done, closed]);
+    if (w.destroyed) return;
+    await Promise.race([new Promise<void>((r) => (timer = setTimeout(r, ms))), done, closed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -29,11 +29,29 @@ export type LosslessValue =
 
 export class JsonSyntaxError extends Error {
   readonly position: number;
+  /** The object keys and array indexes around the error (names, never values). */
+  path: string[] = [];
   constructor(message: string, position: number) {
     super(`${message} at position ${position}`);
     this.name = 'JsonSyntaxError';
     this.position = position;
   }
+}
+
+/**
+ * Set `o[k]` as an own, enumerable data property. Plain assignment of `__proto__` would set the
+ * prototype instead (and of a key read back as `o[k]` could reach Object.prototype): every copy of
+ * JSON from outside goes through here so that `__proto__`, `constructor` and `prototype` are data.
+ */
+export function defineOwn<T>(o: Record<string, T>, k: string, v: T): void {
+  // only `__proto__` has a setter on Object.prototype: plain assignment is right (and fast) for the rest
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
+/** `o[k]` when `k` is an own property of `o`, else undefined (never an inherited value). */
+export function ownValue<T>(o: Record<string, T>, k: string): T | undefined {
+  return Object.hasOwn(o, k) ? o[k] : undefined;
 }
 
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
@@ -60,7 +78,13 @@ export function parseLossless(text: string): LosslessValue {
       const c = text.charCodeAt(i);
       if (c === 34) {
         i++;
-        return simple ? text.slice(start + 1, i - 1) : (JSON.parse(text.slice(start, i)) as string);
+        if (simple) return text.slice(start + 1, i - 1);
+        try {
+          return JSON.parse(text.slice(start, i)) as string;
+        } catch {
+          // JSON.parse's message quotes the string (it may be a secret): say what, not which
+          throw new JsonSyntaxError('invalid escape sequence in string', start);
+        }
       }
       if (c === 92) {
         simple = false;
@@ -73,6 +97,7 @@ export function parseLossless(text: string): LosslessValue {
     throw new JsonSyntaxError('unterminated string', start);
   };
 
+  const path: string[] = []; // keys and indexes down to the value being parsed (for errors)
   const value = (depth: number): LosslessValue => {
     if (depth > 2000) throw new JsonSyntaxError('nesting too deep', i);
     ws();
@@ -93,17 +118,18 @@ export function parseLossless(text: string): LosslessValue {
         ws();
         if (text.charCodeAt(i) !== 58) throw new JsonSyntaxError("expected ':'", i);
         i++;
-        const v = value(depth + 1);
-        if (key === '__proto__') Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
-        else obj[key] = v;
+        path.push(key); // popped once the member ends, so that an error after the value names its key
+        defineOwn(obj, key, value(depth + 1));
         ws();
         const d = text.charCodeAt(i);
         if (d === 44) {
           i++;
+          path.pop();
           continue;
         }
         if (d === 125) {
           i++;
+          path.pop();
           return obj;
         }
         throw new JsonSyntaxError("expected ',' or '}'", i);
@@ -118,15 +144,18 @@ export function parseLossless(text: string): LosslessValue {
         return arr;
       }
       for (;;) {
+        path.push(String(arr.length));
         arr.push(value(depth + 1));
         ws();
         const d = text.charCodeAt(i);
         if (d === 44) {
           i++;
+          path.pop();
           continue;
         }
         if (d === 93) {
           i++;
+          path.pop();
           return arr;
         }
         throw new JsonSyntaxError("expected ',' or ']'", i);
@@ -155,10 +184,15 @@ export function parseLossless(text: string): LosslessValue {
     return String(num) === raw ? num : new LosslessNumber(raw);
   };
 
-  const result = value(0);
-  ws();
-  if (i !== n) throw new JsonSyntaxError('unexpected text after the value', i);
-  return result;
+  try {
+    const result = value(0);
+    ws();
+    if (i !== n) throw new JsonSyntaxError('unexpected text after the value', i);
+    return result;
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) e.path = [...path];
+    throw e;
+  }
 }
 
 /** Serialise a value produced by parseLossless (or plain JS data) without losing number text. */
@@ -207,7 +241,7 @@ export function toPlain(value: LosslessValue): unknown {
   if (Array.isArray(value)) return value.map(toPlain);
   if (value !== null && typeof value === 'object') {
     const o: Record<string, unknown> = {};
-    for (const k of Object.keys(value)) o[k] = toPlain(value[k]);
+    for (const k of Object.keys(value)) defineOwn(o, k, toPlain(value[k]));
     return o;
   }
   return value;
@@ -215,6 +249,17 @@ export function toPlain(value: LosslessValue): unknown {
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof LosslessNumber);
+}
+
+/** A copy with every object's keys sorted (canonical forms: golden files, comparisons). */
+export function sortKeys(v: LosslessValue): LosslessValue {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (isPlainObject(v)) {
+    const o: Record<string, LosslessValue> = {};
+    for (const k of Object.keys(v).sort()) defineOwn(o, k, sortKeys(v[k] as LosslessValue));
+    return o;
+  }
+  return v;
 }
 
 /** The value at a path of object keys, or undefined (own properties only). */
@@ -232,17 +277,18 @@ export function getPath(v: LosslessValue | undefined, path: readonly string[]): 
  * defined as own properties, so a key such as `__proto__` is data, not a prototype.
  */
 export function setPath(target: Record<string, LosslessValue>, path: readonly string[], value: LosslessValue | undefined): void {
-  const own = (o: Record<string, LosslessValue>, k: string, v: LosslessValue) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   let cur: Record<string, LosslessValue> = target;
   for (let i = 0; i < path.length - 1; i++) {
     const k = path[i]!;
-    if (!isPlainObject(cur[k])) {
+    // own properties only: `cur['__proto__']` of an object without that key is Object.prototype
+    if (!isPlainObject(ownValue(cur, k))) {
       if (value === undefined) return;
-      own(cur, k, {});
+      defineOwn<LosslessValue>(cur, k, {});
     }
     cur = cur[k] as Record<string, LosslessValue>;
   }
   const last = path[path.length - 1]!;
-  if (value === undefined) delete cur[last];
-  else own(cur, last, value);
+  if (value === undefined) {
+    if (Object.hasOwn(cur, last)) delete cur[last];
+  } else defineOwn(cur, last, value);
 }

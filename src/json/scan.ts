@@ -286,3 +286,31 @@ export function classifyLine(b: Uint8Array, start: number, end: number): Classif
   lastRecord.dataEnd = dataEnd;
   return RECORD;
 }
+
+/**
+ * The top-level `type` of a line that is one JSON object, and which of the keys `record` and
+ * `state` it has — without building it, so that a line too deep to parse can still be named.
+ * Undefined when the line is not a JSON object. Not for the hot path (it decodes the type).
+ */
+export function envelopeOf(b: Uint8Array, start: number, end: number): { type: unknown; record: boolean; state: boolean } | undefined {
+  const out: { type: unknown; record: boolean; state: boolean } = { type: undefined, record: false, state: false };
+  let i = skipWs(b, start, end);
+  if (b[i] !== 0x7b) return undefined;
+  i = skipWs(b, i + 1, end);
+  if (b[i] === 0x7d) return out;
+  for (;;) {
+    i = skipKey(b, i, end);
+    if (i < 0) return undefined;
+    const ks = keyStart;
+    const ke = keyEnd;
+    const vs = i;
+    i = skipValue(b, i, end);
+    if (i < 0) return undefined;
+    if (isKey(b, ks, ke, 'type')) out.type = b[vs] === QUOTE ? decodeString(b, vs, i) : null;
+    else if (isKey(b, ks, ke, 'record')) out.record = true;
+    else if (isKey(b, ks, ke, 'state')) out.state = true;
+    i = skipWs(b, i, end);
+    if (b[i] === 0x2c) i = skipWs(b, i + 1, end);
+    else return b[i] === 0x7d ? out : undefined;
+  }
+}

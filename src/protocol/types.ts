@@ -438,5 +438,9 @@ export interface HostStateFileEntry {
   records: number;
   mode: HostFileMode;
   stream: StreamDescriptor;
+  /** On a <file>.partial entry: the Singer version whose copy is under way. */
+  activate_version?: string;
+  /** The stream's state was cleared: the next run replaces the file instead of appending to it. */
+  replace?: boolean;
   [key: string]: unknown;
 }

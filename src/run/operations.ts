@@ -6,9 +6,9 @@ import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { resolveConnector, type ConnectorRef, type ResolveOptions } from '../connector/resolve.js';
 import { RunFiles } from '../connector/process.js';
-import { loadConfig, parseJsonFile, writeBackConfig, describeSkipped, environmentValues, type LoadedConfig } from '../config/config.js';
+import { loadConfig, parseJsonFile, parseConfigFile, writeBackConfig, describeSkipped, environmentValues, type LoadedConfig } from '../config/config.js';
 import { registryConfig } from '../connector/registry.js';
-import { isPlainObject, stringifyLossless, toPlain, getPath, setPath, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, stringifyLossless, toPlain, getPath, setPath, defineOwn, ownValue, type LosslessValue } from '../json/lossless.js';
 import { Masker, collectSecrets } from '../secrets/mask.js';
 import { ConfigError, UsageError, CheckFailedError, ProtocolError } from '../errors.js';
 import { compileSchema, getValidator, formatAjvErrors } from '../protocol/schemas.js';
@@ -18,10 +18,11 @@ import { StreamTable, type ConfiguredStreamLike, type RunStream } from './stream
 import { ReadEngine, type ReadOutcome, type ValidateMode } from './read-engine.js';
 import type { ReadSink } from './sink.js';
 import { DirSink } from '../output/dir-sink.js';
+import { ensureOutDir } from '../output/paths.js';
 import { StdoutSink } from '../output/stdout-sink.js';
 import { acquireLock } from '../state/lock.js';
 import { recordHistory } from '../state/history.js';
-import { readStateFile, emptyState, stateForConnector, type StoredState } from '../state/state.js';
+import { readStateFile, emptyState, stateForConnector, checkStateFile, type StoredState, type RunInput } from '../state/state.js';
 
 export type ConnectorInput = string | readonly string[] | ConnectorRef;
 
@@ -78,10 +79,10 @@ interface Session {
 
 /** Deep merge: objects merge, everything else from `top` replaces `base`. */
 export function mergeConfig(base: Record<string, LosslessValue>, top: Record<string, LosslessValue>): Record<string, LosslessValue> {
-  const out: Record<string, LosslessValue> = { ...base };
+  const out: Record<string, LosslessValue> = { ...base }; // spread defines own keys, `__proto__` too
   for (const [k, v] of Object.entries(top)) {
-    const b = out[k];
-    out[k] = isPlainObject(b) && isPlainObject(v) ? mergeConfig(b, v) : v;
+    const b = ownValue(out, k);
+    defineOwn(out, k, isPlainObject(b) && isPlainObject(v) ? mergeConfig(b, v) : v);
   }
   return out;
 }
@@ -119,7 +120,7 @@ async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonO
   const masker = new Masker(collectSecrets(toPlain(config.value), toPlain(cs ?? {})));
   // values taken from the environment (`${VAR}` in a file, or a registry's env fields) are treated as secrets
   masker.add(environmentValues(config).filter((v) => v.length >= 4)); // not "1" or "us": masking those would garble every message
-  if (ref.registry?.env) masker.add(Object.values(ref.registry.env).map((v) => process.env[v] ?? '').filter((v) => v.length >= 4));
+  if (ref.registry?.env) masker.add(Object.values(ref.registry.env).map((v) => ownValue(process.env, v) ?? '').filter((v) => v.length >= 4));
   validateConfig(specMsg, config);
   const files = new RunFiles();
   const configPath = files.write('config.json', stringifyLossless(config.value));
@@ -134,7 +135,7 @@ function controlHandler(s: Session, logger: Logger, onConfigUpdate?: (fields: st
   return (cfg) => {
     const specSchema = toPlain((s.spec['spec'] as Record<string, LosslessValue>)['connectionSpecification'] ?? {});
     // the manifest runner injects the manifest into its config: never write that back
-    if (isPlainObject(cfg) && !('__injected_declarative_manifest' in s.config.value)) delete cfg['__injected_declarative_manifest'];
+    if (isPlainObject(cfg) && !Object.hasOwn(s.config.value, '__injected_declarative_manifest')) delete cfg['__injected_declarative_manifest'];
     // fields a registry takes from the environment are never written into a file
     const fromEnv: string[] = [];
     if (s.ref.registry?.env && isPlainObject(cfg)) {
@@ -202,6 +203,8 @@ export interface ReadOptions extends ConfigInput, CommonOptions {
   /** The embedded output directory. Without it, records and states go to stdout (CLI). */
   out?: string | undefined;
   validate?: ValidateMode | undefined;
+  /** Invalid UTF-8 in a connector's line: replace it with U+FFFD and count it (default), or fail the run. */
+  onInvalidUtf8?: 'replace' | 'fail' | undefined;
   /** Without `out`: the messages on stdout, Airbyte (default) or Singer (SCHEMA/RECORD/STATE). */
   format?: 'airbyte' | 'singer' | undefined;
   heartbeatMs?: number | undefined;
@@ -211,6 +214,8 @@ export interface ReadOptions extends ConfigInput, CommonOptions {
    * replaced (as a full refresh), and the stored state is replaced only when the run succeeds.
    */
   fullRefresh?: boolean | undefined;
+  /** `host run`: the destination's config files (named here so that the state file cannot be one of them). */
+  destinationConfigFile?: string | string[] | undefined;
   /** Called after each CONTROL write-back with the changed field names. */
   onConfigUpdate?: ((fields: string[]) => void) | undefined;
   /** Called once the streams are known and the state is locked, just before the connector starts (the live view). */
@@ -233,6 +238,25 @@ async function resolveCatalog(s: Session, o: ReadOptions): Promise<ConfiguredStr
   return configureCatalog(toPlain(msg['catalog']!), o.streams).streams;
 }
 
+/** The files a run reads (configs, catalog, a destination's configs), which its state file must not be. */
+function runInputs(s: Session, o: ReadOptions): RunInput[] {
+  const list = (f: string | readonly string[] | undefined) => (f === undefined ? [] : typeof f === 'string' ? [f] : [...f]);
+  const content = (read: () => LosslessValue): LosslessValue | undefined => {
+    try {
+      return read();
+    } catch {
+      return undefined; // read (and reported) elsewhere
+    }
+  };
+  const configs = (files: string[], what: string) => files.map((file) => ({ file, what, value: content(() => parseConfigFile(file, what).raw) }));
+  return [
+    ...configs(s.config.files ?? list(s.config.file), 'config file'),
+    { file: '', what: 'config given (its fields merged and interpolated)', value: s.config.value },
+    ...list(o.catalogFile).map((file) => ({ file, what: 'catalog', value: content(() => parseJsonFile(file, 'catalog')) })),
+    ...configs(list(o.destinationConfigFile), 'destination config file'),
+  ];
+}
+
 /**
  * Prepare a read: spec, config validation, catalog, state and lock. The caller
  * provides the sink (or gets the --out directory / stdout one) and runs it.
@@ -247,8 +271,11 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
     if (configured.length === 0) throw new UsageError('the catalog selects no streams; nothing to read');
     const streams = new StreamTable(configured);
     const stateFile = o.stateFile ?? (o.out ? join(o.out, 'state.json') : undefined);
+    if (o.out) ensureOutDir(o.out); // a clear error for an --out that is not a writable folder, before the lock is made in it
     if (stateFile) {
-      lock = acquireLock(stateFile, (info) => logger.warn(`taking over a stale lock left by pid ${info.pid} (started ${info.started_at})`));
+      // before the lock and the history: neither may copy a config that was named as the state
+      checkStateFile(stateFile, runInputs(s, o));
+      lock = acquireLock(stateFile, (info) => logger.warn(`taking over a stale lock left by pid ${info.pid} (started ${info.started_at})${info.stoppedGroups ? `; stopped the connector it left running` : ''}`));
       // the state before this run, so that a bad run can be undone (host state set --from-history N)
       recordHistory(stateFile, 'before run', { onError: (e) => logger.warn(e.message) });
     }
@@ -272,6 +299,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       masker: s.masker,
       maxLineBytes: o.maxLineBytes ?? DEFAULTS.maxLineBytes,
       validate: o.validate ?? DEFAULTS.validate,
+      onInvalidUtf8: o.onInvalidUtf8 ?? 'replace',
       heartbeatMs: o.heartbeatMs ?? DEFAULTS.heartbeatMs,
       killGraceMs: o.killGraceMs ?? DEFAULTS.killGraceMs,
       signal: o.signal,

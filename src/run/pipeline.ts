@@ -11,7 +11,8 @@
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import { LineFramer } from '../io/line-framer.js';
-import { drainAbove, STDIN_BACKLOG, MAX_PENDING } from '../io/backpressure.js';
+import { drainAbove, settleBeforeEof, settleMs, STDIN_BACKLOG, MAX_PENDING } from '../io/backpressure.js';
+import { WarningLimiter } from '../log/limit.js';
 import { parseLossless, stringifyLossless, isPlainObject, toPlain, type LosslessValue } from '../json/lossless.js';
 import { canonical } from '../testing/normalise.js';
 import type { Masker } from '../secrets/mask.js';
@@ -48,6 +49,8 @@ export interface RunResult extends ReadResult {
   destination: string | undefined;
   /** STATE messages the destination acknowledged. */
   acknowledged: number;
+  /** Lines of the destination's stdout that were not protocol messages (only the first are logged). */
+  destinationWarnings: number;
 }
 
 const NL = 0x0a;
@@ -86,6 +89,14 @@ export class DestinationSink implements ReadSink {
   private pos = 0;
   private writable = true;
   private inputClosed = false;
+  // the host sent EOF; before that, the destination's stdin closing (Node closes it when the
+  // process exits) or a write failing (EPIPE) means it left before the end of its input
+  private endedByUs = false;
+  private leftEarly = false;
+  // resolved when every state sent is acknowledged (then EOF need not wait, see settleBeforeEof)
+  private allAcked: (() => void) | undefined;
+  /** Non-protocol lines on the destination's stdout: the first are logged, all counted. */
+  readonly noise: WarningLimiter;
   private exited = false;
   private readonly stdoutDone: Promise<void>;
   private readonly merger: StateMerger;
@@ -103,15 +114,21 @@ export class DestinationSink implements ReadSink {
   private lastS = 0;
   private lastE = 0;
   private sentRecords = 0;
+  private recordsAfterLastState = 0;
+  private readonly startedAt = Date.now();
 
   constructor(o: DestinationSinkOptions) {
     this.o = o;
     this.log = o.logger.child({ connector: o.ref.name });
     this.merger = new StateMerger(o.fullRefresh ? fullRefreshStart(o.stored, o.streams) : o.stored);
     this.proc = spawnConnector(o.ref, o.args, { logger: o.logger, masker: o.masker, killGraceMs: o.killGraceMs, filesDir: o.filesDir, stdin: true });
-    this.proc.stdin!.on('error', () => {
+    this.noise = new WarningLimiter((m) => this.log.warn(m));
+    const gone = () => {
       this.inputClosed = true;
-    });
+      if (!this.endedByUs) this.leftEarly = true;
+    };
+    this.proc.stdin!.on('error', gone);
+    this.proc.stdin!.on('close', gone);
     void this.proc.wait().then(() => {
       this.exited = true;
     });
@@ -131,6 +148,11 @@ export class DestinationSink implements ReadSink {
     });
   }
 
+  /** Every record sent is covered by a state the destination acknowledged. */
+  private get everythingAcked(): boolean {
+    return this.nextId > 0 && this.pending.length === 0 && this.recordsAfterLastState === 0;
+  }
+
   get closed(): boolean {
     return this.inputClosed || this.exited;
   }
@@ -139,14 +161,16 @@ export class DestinationSink implements ReadSink {
 
   private onDestinationLine(b: Buffer, s: number, e: number, lineNo: number): void {
     if (e === s) return;
+    const ignored = (what: string) => this.noise.warn(() => `destination stdout line ${lineNo}: ${what}, ignored: ${JSON.stringify(this.o.masker.mask(b.toString('utf8', s, Math.min(e, s + 120))))}${e - s > 120 ? '...' : ''}`);
     let m: LosslessValue;
     try {
       m = parseLossless(b.toString('utf8', s, e));
     } catch {
-      this.log.warn(`destination stdout line ${lineNo}: not JSON, ignored: ${JSON.stringify(this.o.masker.mask(b.toString('utf8', s, Math.min(e, s + 120))))}`);
+      ignored('not JSON');
       return;
     }
-    if (!isPlainObject(m)) return;
+    if (!isPlainObject(m)) return ignored('not a JSON protocol message');
+    if (typeof m['type'] !== 'string') return ignored('JSON without a message type');
     switch (m['type']) {
       case 'STATE':
         if (isPlainObject(m['state'])) this.onAck(m['state'] as StateMessage, lineNo);
@@ -181,13 +205,14 @@ export class DestinationSink implements ReadSink {
       i = this.pending.findIndex((p) => p.key === key);
     }
     if (i < 0) {
-      this.log.warn(`destination stdout line ${lineNo}: a STATE that matches no state sent to it (or one already acknowledged); ignored`);
+      this.noise.warn(() => `destination stdout line ${lineNo}: a STATE that matches no state sent to it (or one already acknowledged); ignored`);
       return;
     }
     this.acked = this.pending[i]!.snap;
     this.ackedUncommitted = true;
     this.acknowledged++;
     this.pending.splice(0, i + 1);
+    if (this.everythingAcked) this.allAcked?.();
     if (!this.o.fullRefresh && Date.now() - this.lastCommitAt >= this.o.commitIntervalMs) this.commit();
   }
 
@@ -236,6 +261,7 @@ export class DestinationSink implements ReadSink {
     this.lastS = ls;
     this.lastE = le;
     this.sentRecords++;
+    this.recordsAfterLastState++;
   }
 
   state(msg: StateMessage, line: Uint8Array, ls: number, le: number): void {
@@ -245,6 +271,7 @@ export class DestinationSink implements ReadSink {
     // a destination that acknowledges late (or never) must not make memory grow without end
     if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING / 2);
     this.putText(stringifyLossless({ type: 'STATE', state: { ...msg, id } }));
+    this.recordsAfterLastState = 0;
     this.lastBuf = line;
     this.lastS = ls;
     this.lastE = le;
@@ -263,8 +290,6 @@ export class DestinationSink implements ReadSink {
 
   /** The end of the source: tell the destination how each stream ended, close its input, wait for it. */
   async finish(ok: boolean): Promise<SinkResult> {
-    // a destination that ended before its input did cannot have taken everything sent to it
-    const endedEarly = this.closed;
     if (!this.closed) {
       for (const s of this.o.streams) {
         const descriptor: Record<string, string> = { name: s.name };
@@ -272,14 +297,26 @@ export class DestinationSink implements ReadSink {
         this.putText(JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: descriptor, status: ok ? 'COMPLETE' : 'INCOMPLETE' } } }));
       }
       this.flush();
+      // keep stdin open a moment, so that a destination that stops without waiting for EOF is
+      // seen to exit before it (see settleBeforeEof)
+      if (ok && !this.o.signal?.aborted && !this.everythingAcked) {
+        await settleBeforeEof(this.proc.stdin!, Promise.race([this.proc.wait(), new Promise<void>((r) => (this.allAcked = r))]), settleMs(this.startedAt));
+      }
     }
+    // a destination that ended before its input did cannot have taken everything sent to it
+    const endedEarly = this.leftEarly || this.proc.hasExited;
+    this.endedByUs = true;
     this.proc.stdin!.end();
     // Let the destination drain. An interrupted run stops it with SIGTERM first (Singer SDK
     // targets flush and write their state on SIGTERM), SIGKILL after the grace period.
     const onAbort = () => void this.proc.stop();
     if (this.o.signal?.aborted) onAbort();
     else this.o.signal?.addEventListener('abort', onAbort, { once: true });
+    // one that closed its stdin but runs on is stopped after the grace period
+    let graceTimer: NodeJS.Timeout | undefined;
+    if (endedEarly && !this.proc.hasExited) graceTimer = setTimeout(onAbort, this.o.killGraceMs);
     const exit = await this.proc.wait();
+    clearTimeout(graceTimer);
     this.o.signal?.removeEventListener('abort', onAbort);
     await this.stdoutDone;
     const interrupted = this.o.signal?.aborted ? new InterruptedError(this.o.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT') : undefined;
@@ -306,6 +343,8 @@ export class DestinationSink implements ReadSink {
       // failure is then only logged.
       if (!ok) this.log.error(err.message);
       else result.error = err;
+    } else if (this.nextId > 0 && this.acknowledged === 0) {
+      this.log.warn(`the destination exited 0 without acknowledging any of the ${this.nextId} states sent to it: no state was committed, so the next run sends these records again`);
     }
     return result;
   }
@@ -371,7 +410,7 @@ export async function run(source: ConnectorInput, o: RunOptions): Promise<RunRes
   if (!o.destination) {
     if (!o.out) throw new UsageError('name a --destination, or --out DIR for the built-in JSONL output');
     const r = await readWith(source, o);
-    return { ...r, destination: o.out, acknowledged: 0 };
+    return { ...r, destination: o.out, acknowledged: 0, destinationWarnings: 0 };
   }
   if (o.out) throw new UsageError('give either --destination or --out, not both');
   if (o.format === 'singer') throw new UsageError('--format is for `host read` to stdout; `host run` writes into the destination');
@@ -413,7 +452,7 @@ export async function run(source: ConnectorInput, o: RunOptions): Promise<RunRes
       });
       return sink;
     });
-    return { ...r, destination: dest.display, acknowledged: sink?.acknowledged ?? 0 };
+    return { ...r, destination: dest.display, acknowledged: sink?.acknowledged ?? 0, destinationWarnings: sink?.noise.count ?? 0 };
   } finally {
     files.cleanup();
   }

@@ -6,8 +6,10 @@
 import type { Logger } from '../log/logger.js';
 import { pinoLevel } from '../log/logger.js';
 import { LineFramer } from '../io/line-framer.js';
-import { classifyLine, lastRecord, RECORD, MALFORMED } from '../json/scan.js';
-import { parseLossless, stringifyLossless, toPlain, isPlainObject, type LosslessValue } from '../json/lossless.js';
+import { isUtf8 } from 'node:buffer';
+import { classifyLine, lastRecord, envelopeOf, RECORD, MALFORMED } from '../json/scan.js';
+import { parseLossless, stringifyLossless, toPlain, isPlainObject, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
+import { lookalike, typeText, recordProblem, stateProblem, statedStreams } from './message-shape.js';
 import type { Masker } from '../secrets/mask.js';
 import { spawnConnector, assertStarted, type ConnectorProcess } from '../connector/process.js';
 import type { ConnectorRef } from '../connector/resolve.js';
@@ -15,7 +17,7 @@ import { HostError, ProtocolError, ConnectorError, TimeoutError, InterruptedErro
 import { getValidator, compileSchema } from '../protocol/schemas.js';
 import type { ReadSink, SinkResult } from './sink.js';
 import type { RunStream, StreamTable, StateMessage } from './streams.js';
-import { isEmptyState } from '../state/state.js';
+import { isEmptyState, displayStream, streamKey } from '../state/state.js';
 
 export type ValidateMode = 'off' | 'warn' | 'fail';
 
@@ -28,6 +30,8 @@ export interface EngineOptions {
   masker: Masker;
   maxLineBytes: number;
   validate: ValidateMode;
+  /** Invalid UTF-8 in a line: 'replace' (U+FFFD, counted) or 'fail' (for a RECORD or STATE). Default replace. */
+  onInvalidUtf8?: 'replace' | 'fail' | undefined;
   heartbeatMs: number;
   killGraceMs: number;
   signal?: AbortSignal | undefined;
@@ -53,11 +57,23 @@ export interface ReadOutcome {
   durationMs: number;
   traceError: TraceFailure | undefined;
   sink: SinkResult;
+  /** Invalid UTF-8 replaced with U+FFFD: sequences, lines, and lines per stream (STATE lines under "STATE"). */
+  invalidUtf8: InvalidUtf8Count;
 }
 
-const MAX_WARNINGS = 50;
+export interface InvalidUtf8Count {
+  sequences: number;
+  lines: number;
+  byStream: Map<string, number>;
+}
+
+// the most parseLossless (json/lossless.ts) nests before it gives up
+const MAX_DEPTH = 2000;
+
+import { WarningLimiter, MAX_WARNINGS } from '../log/limit.js';
 type Validator = ((d: unknown) => boolean) & { errors?: unknown };
 const decoder = new TextDecoder();
+const REPLACEMENT = Buffer.from([0xef, 0xbf, 0xbd]);
 
 export class ReadEngine {
   private readonly o: EngineOptions;
@@ -71,10 +87,20 @@ export class ReadEngine {
   private activity = 0;
   private readonly validators = new Map<RunStream, Validator>();
   private schemaWarnings = 0;
+  private readonly noise: WarningLimiter;
+  /** The chunk being framed, when it is valid UTF-8 as a whole: its lines need no check. */
+  private utf8Chunk: Buffer | undefined;
+  /** The line being handled had invalid UTF-8 (replaced): its number and sequence count. */
+  private badUtf8: { lineNo: number; sequences: number } | undefined;
+  private readonly invalidUtf8: InvalidUtf8Count = { sequences: 0, lines: 0, byStream: new Map() };
+  private readonly foreignStates = new Set<string>();
+  private readonly foreignWarnings: WarningLimiter;
 
   constructor(o: EngineOptions) {
     this.o = o;
     this.log = o.logger.child({ connector: o.ref.name });
+    this.noise = new WarningLimiter((m) => this.log.warn(m));
+    this.foreignWarnings = new WarningLimiter((m) => this.log.warn(m), { more: 'more streams not in the configured catalog got a STATE (stored, not listed)' });
   }
 
   /** Fail the run: remember the first reason and stop the connector. */
@@ -85,11 +111,60 @@ export class ReadEngine {
 
   private warn(lineNo: number, what: string, buf: Uint8Array, s: number, e: number): void {
     this.warnings++;
-    if (this.warnings <= MAX_WARNINGS) {
-      const start = this.o.masker.mask(decoder.decode(buf.subarray(s, Math.min(e, s + 120))));
-      this.log.warn(`stdout line ${lineNo}: ${what}, ignored: ${JSON.stringify(start)}${e - s > 120 ? '...' : ''}`);
-    } else if (this.warnings === MAX_WARNINGS + 1) {
-      this.log.warn('more lines were ignored; their count is in the summary');
+    this.noise.warn(() => `stdout line ${lineNo}: ${what}, ignored: ${this.lineStart(buf, s, e)}`);
+  }
+
+  /** The start of a line for a message: masked, quoted, at most 120 bytes. */
+  private lineStart(buf: Uint8Array, s: number, e: number): string {
+    return `${JSON.stringify(this.o.masker.mask(decoder.decode(buf.subarray(s, Math.min(e, s + 120)))))}${e - s > 120 ? '...' : ''}`;
+  }
+
+  /** A line that is lost data: the run stops here, before any later STATE is committed. */
+  private violation(lineNo: number, what: string, buf: Uint8Array, s: number, e: number, stream?: string): ProtocolError {
+    return new ProtocolError(`stdout line ${lineNo}: ${what}; the run stops here so that no later STATE is committed past it. It starts: ${this.lineStart(buf, s, e)}`, { line: lineNo, stream });
+  }
+
+  /**
+   * A line with invalid UTF-8 (rare): the same line with each invalid sequence replaced by
+   * U+FFFD (as TextDecoder does), remembered in `badUtf8` for the RECORD or STATE it turns out to be.
+   */
+  private fixUtf8(buf: Buffer, s: number, e: number, lineNo: number): Buffer {
+    const text = buf.toString('utf8', s, e);
+    let replaced = 0;
+    for (let k = text.indexOf('\uFFFD'); k >= 0; k = text.indexOf('\uFFFD', k + 1)) replaced++;
+    // a U+FFFD the connector sent (EF BF BD) is data, not a replacement
+    for (let k = buf.indexOf(REPLACEMENT, s); k >= 0 && k < e; k = buf.indexOf(REPLACEMENT, k + 3)) replaced--;
+    this.badUtf8 = { lineNo, sequences: replaced };
+    return Buffer.from(text);
+  }
+
+  /** The line being handled had invalid UTF-8 and is a RECORD of `stream` (display) or a STATE: count it, or fail. */
+  private countBadUtf8(stream: string | undefined): void {
+    const bad = this.badUtf8;
+    if (!bad) return;
+    this.badUtf8 = undefined;
+    const where = `stdout line ${bad.lineNo} (${stream === undefined ? 'STATE' : `stream ${stream}`})`;
+    const n = `${bad.sequences} invalid UTF-8 sequence${bad.sequences === 1 ? '' : 's'}`;
+    if (this.o.onInvalidUtf8 === 'fail') {
+      throw new ProtocolError(`${where} is not valid UTF-8 (${n}); with --on-invalid-utf8 replace (the default) each would be written as U+FFFD`, { line: bad.lineNo, stream });
+    }
+    const u = this.invalidUtf8;
+    u.sequences += bad.sequences;
+    u.lines++;
+    const key = stream ?? 'STATE';
+    u.byStream.set(key, (u.byStream.get(key) ?? 0) + 1);
+    this.noise.warn(() => `${where}: ${n} replaced with U+FFFD`);
+  }
+
+  /** Warn, once per stream, about a STATE for a stream that is not in the configured catalog. */
+  private checkStatedStreams(st: StateMessage, lineNo: number): void {
+    for (const d of statedStreams(st)) {
+      if (this.o.streams.get(d.name, d.namespace)) continue;
+      const key = streamKey(d.name, d.namespace);
+      if (this.foreignStates.has(key)) continue;
+      this.foreignStates.add(key);
+      const name = displayStream(d.name, d.namespace);
+      this.foreignWarnings.warn(() => `stdout line ${lineNo}: a STATE for stream ${JSON.stringify(name)}, which is not in the configured catalog; stored as sent (the streams of this run are not changed by it)`);
     }
   }
 
@@ -101,6 +176,7 @@ export class ReadEngine {
         stream: name,
       });
     }
+    if (this.badUtf8) this.countBadUtf8(s.display);
     if (this.o.validate !== 'off') this.validateRecord(s, data, ds, de);
     s.records++;
     s.bytes += de - ds;
@@ -131,6 +207,20 @@ export class ReadEngine {
 
   private onLine = (buf: Buffer, s: number, e: number, lineNo: number): void => {
     if (e === s) return;
+    // UTF-8 check: free for a line inside a chunk that is valid as a whole (the usual case)
+    if (buf !== this.utf8Chunk && !isUtf8(buf.subarray(s, e))) {
+      const fixed = this.fixUtf8(buf, s, e, lineNo);
+      try {
+        this.onValidLine(fixed, 0, fixed.length, lineNo);
+      } finally {
+        this.badUtf8 = undefined;
+      }
+      return;
+    }
+    this.onValidLine(buf, s, e, lineNo);
+  };
+
+  private onValidLine(buf: Buffer, s: number, e: number, lineNo: number): void {
     const r = classifyLine(buf, s, e);
     if (r === RECORD) {
       this.onRecord(lastRecord.stream, lastRecord.namespace, buf, lastRecord.dataStart, lastRecord.dataEnd, buf, s, e);
@@ -150,23 +240,36 @@ export class ReadEngine {
     let msg: LosslessValue;
     try {
       msg = parseLossless(buf.toString('utf8', s, e));
-    } catch {
-      this.warn(lineNo, 'not JSON', buf, s, e);
+    } catch (err) {
+      // the classifier found valid JSON: only its depth stops the parse
+      const env = err instanceof JsonSyntaxError ? envelopeOf(buf, s, e) : undefined;
+      if (!env) {
+        this.warn(lineNo, 'not JSON', buf, s, e);
+        return;
+      }
+      const kind = lookalike(env.type, { ...(env.record ? { record: true } : {}), ...(env.state ? { state: true } : {}) });
+      const what = `a ${kind ?? (typeof env.type === 'string' ? env.type.slice(0, 40) : 'JSON')} message nested more than ${MAX_DEPTH} levels deep`;
+      if (kind) throw this.violation(lineNo, `${what} (the most the host reads); it cannot be read`, buf, s, e);
+      this.warn(lineNo, what, buf, s, e);
       return;
     }
     if (!isPlainObject(msg) || typeof msg['type'] !== 'string') {
+      const kind = isPlainObject(msg) ? lookalike(msg['type'], msg) : undefined;
+      if (kind && isPlainObject(msg)) throw this.violation(lineNo, `a ${kind} in all but its type (${typeText(msg['type'])})`, buf, s, e);
       this.warn(lineNo, 'JSON without a message type', buf, s, e);
       return;
     }
     this.onMessage(msg, buf, s, e, lineNo);
-  };
+  }
 
   private onMessage(msg: Record<string, LosslessValue>, buf: Buffer, s: number, e: number, lineNo: number): void {
     // (msg may be replaced below by a normalised copy for validation)
     const type = msg['type'] as string;
     const known = ['RECORD', 'STATE', 'LOG', 'TRACE', 'CONTROL', 'SPEC', 'CATALOG', 'CONNECTION_STATUS', 'DESTINATION_CATALOG'];
     if (!known.includes(type)) {
-      this.warn(lineNo, `unknown message type ${JSON.stringify(type.slice(0, 40))}`, buf, s, e);
+      const kind = lookalike(type, msg);
+      if (kind) throw this.violation(lineNo, `a ${kind} in all but its type (${typeText(type)})`, buf, s, e);
+      this.warn(lineNo, `unknown message type ${typeText(type)}`, buf, s, e);
       return;
     }
     // STATE without a type inside is LEGACY; an empty state is ignored before validation
@@ -178,10 +281,15 @@ export class ReadEngine {
     // emitted_at (only stream and data matter here), a STATE without type (LEGACY).
     const rec = msg['record'];
     if (type === 'RECORD' && isPlainObject(rec) && rec['emitted_at'] === undefined) msg = { ...msg, record: { ...rec, emitted_at: 0 } };
+    // a RECORD or STATE that cannot be used is lost data: a violation; other types: a warning
+    const problem = type === 'RECORD' ? recordProblem(msg['record']) : type === 'STATE' ? stateProblem(msg['state']) : undefined;
     const validate = getValidator('AirbyteMessage');
-    if (!validate(toPlain(msg))) {
+    if (problem || !validate(toPlain(msg))) {
       const first = (validate.errors ?? [])[0] as { instancePath?: string; message?: string } | undefined;
-      this.warn(lineNo, `invalid ${type} message (${first?.instancePath || '/'}: ${first?.message ?? 'invalid'})`, buf, s, e);
+      const what = problem ?? `${first?.instancePath || '/'}: ${first?.message ?? 'invalid'}`;
+      if (type === 'RECORD') throw this.violation(lineNo, `invalid RECORD message (${what}): the record cannot be stored`, buf, s, e);
+      if (type === 'STATE') throw this.violation(lineNo, `unusable STATE message: ${what}; it cannot be committed`, buf, s, e);
+      this.warn(lineNo, `invalid ${type} message (${what})`, buf, s, e);
       return;
     }
     switch (type) {
@@ -193,6 +301,8 @@ export class ReadEngine {
       }
       case 'STATE': {
         const st = msg['state'] as StateMessage;
+        if (this.badUtf8) this.countBadUtf8(undefined);
+        this.checkStatedStreams(st, lineNo);
         this.states++;
         this.activity++;
         this.o.sink.state(st, buf, s, e);
@@ -300,6 +410,7 @@ export class ReadEngine {
       for await (const chunk of proc.stdout) {
         if (this.failure) break;
         try {
+          this.utf8Chunk = isUtf8(chunk as Buffer) ? (chunk as Buffer) : undefined;
           framer.push(chunk as Buffer);
           await o.sink.drain();
         } catch (e) {
@@ -322,13 +433,13 @@ export class ReadEngine {
       }
     } finally {
       clearInterval(beat);
-      o.signal?.removeEventListener('abort', onAbort);
     }
     if (this.failure || o.sink.closed) {
       proc.stdout.destroy();
       await proc.stop();
     }
-    const exit = await proc.wait();
+    // a signal while waiting for the exit (stdout closed, the connector still running) works too
+    const exit = await proc.wait().finally(() => o.signal?.removeEventListener('abort', onAbort));
 
     let error = this.failure;
     if (!error && exit.spawnError) {
@@ -359,6 +470,7 @@ export class ReadEngine {
       durationMs: Date.now() - started,
       traceError: this.traceError,
       sink,
+      invalidUtf8: this.invalidUtf8,
     };
   }
 

@@ -93,9 +93,9 @@ export async function runSimpleCommand(ref: ConnectorRef, command: keyof typeof 
     framer.end();
   } finally {
     clearTimeout(timer);
-    o.signal?.removeEventListener('abort', onAbort);
   }
-  const exit = await proc.wait();
+  // a signal while waiting for the exit (stdout closed, the connector still running) works too
+  const exit = await proc.wait().finally(() => o.signal?.removeEventListener('abort', onAbort));
   if (failure) throw failure;
   assertStarted(exit, ref);
   const how = exit.exitCode !== undefined ? `exited with code ${exit.exitCode}` : `was killed by ${exit.signal}`;

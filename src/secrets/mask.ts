@@ -39,7 +39,7 @@ function valuesAt(value: unknown, path: Path, i: number, out: string[]): void {
     if (Array.isArray(value)) for (const v of value) valuesAt(v, path, i + 1, out);
     return;
   }
-  if (isPlainObject(value) && key in value) valuesAt(value[key], path, i + 1, out);
+  if (isPlainObject(value) && Object.hasOwn(value, key)) valuesAt(value[key], path, i + 1, out);
 }
 
 /** The secret values present in a config, longest first (so overlapping secrets mask fully). */
@@ -49,14 +49,71 @@ export function collectSecrets(config: unknown, spec: unknown): string[] {
   return [...new Set(out)].sort((a, b) => b.length - a.length);
 }
 
+// Encoded forms of a secret, as a connector or a library may print them.
+
+const jsonEscape = (s: string) => JSON.stringify(s).slice(1, -1);
+// Python's json.dumps (ensure_ascii): every non-ASCII character as \uXXXX
+const jsonEscapeAscii = (s: string) => jsonEscape(s).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+const toUrlSafe = (b64: string) => b64.replaceAll('+', '-').replaceAll('/', '_');
+
+/**
+ * The base64 text (standard and url-safe) of the secret: the whole encoding, with and without
+ * padding, and the characters that depend only on the secret's bytes when it starts at byte 1 or 2
+ * of a 3-byte group — as inside `base64("user:" + password)` of an HTTP Basic header.
+ */
+function base64Forms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const whole = bytes.toString('base64');
+  const out = [whole, whole.replace(/=+$/, '')];
+  for (let k = 0; k < 3; k++) {
+    const enc = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64').replace(/=+$/, '');
+    // character c carries bits [6c, 6c + 6): keep those inside the secret's bits [8k, 8(k + n))
+    const inner = enc.slice(Math.ceil((8 * k) / 6), Math.floor((8 * (k + bytes.length)) / 6));
+    if (inner.length >= 6) out.push(inner);
+  }
+  return [...out, ...out.map(toUrlSafe)];
+}
+
+const REGEX_SPECIAL = /[.*+?^${}()|[\]\\/]/g;
+
+/**
+ * The secret URL-encoded in any of the usual ways (encodeURIComponent, form encoding with `+`
+ * for a space, Python's quote/quote_plus, upper- or lower-case hex): every character either as
+ * itself or as its %XX bytes, a space also as `+`. Undefined when no character would be encoded.
+ */
+function urlPattern(secret: string): RegExp | undefined {
+  if (/^[A-Za-z0-9_.~-]*$/.test(secret)) return undefined;
+  const parts = [...secret].map((ch) => {
+    const hexDigit = (d: string) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d);
+    const hex = [...Buffer.from(ch, 'utf8')].map((b) => '%' + [...b.toString(16).padStart(2, '0')].map(hexDigit).join('')).join('');
+    const alts = [ch.replace(REGEX_SPECIAL, '\\$&'), hex];
+    if (ch === ' ') alts.push('\\+');
+    return `(?:${alts.join('|')})`;
+  });
+  return new RegExp(parts.join(''), 'g');
+}
+
+/** Every literal form of a secret to mask: itself, JSON-escaped (once, twice, ASCII-only) and base64. */
+function literalForms(secret: string): string[] {
+  const forms = [secret, jsonEscape(secret), jsonEscapeAscii(secret), jsonEscape(jsonEscape(secret))];
+  if (secret.length >= 4) forms.push(...base64Forms(secret));
+  return forms;
+}
+
 export class Masker {
   private readonly secrets: string[];
+  private forms: string[] = [];
+  private patterns: RegExp[] = [];
   constructor(secrets: string[] = []) {
-    this.secrets = [...secrets];
+    this.secrets = [];
+    this.add(secrets);
   }
   add(values: string[]): void {
     for (const v of values) if (v && !this.secrets.includes(v)) this.secrets.push(v);
     this.secrets.sort((a, b) => b.length - a.length);
+    // longest first, so that a form inside a longer one does not leave the rest of it behind
+    this.forms = [...new Set(this.secrets.flatMap(literalForms))].filter(Boolean).sort((a, b) => b.length - a.length);
+    this.patterns = this.secrets.map(urlPattern).filter((r): r is RegExp => r !== undefined);
   }
   get size(): number {
     return this.secrets.length;
@@ -64,12 +121,9 @@ export class Masker {
   mask(text: string): string {
     if (this.secrets.length === 0 || !text) return text;
     let out = text;
-    for (const s of this.secrets) {
-      if (out.includes(s)) out = out.split(s).join(MASK);
-      // also the JSON-escaped form, as it appears inside serialised messages
-      const esc = JSON.stringify(s).slice(1, -1);
-      if (esc !== s && out.includes(esc)) out = out.split(esc).join(MASK);
-    }
+    for (const f of this.forms) if (out.includes(f)) out = out.split(f).join(MASK);
+    // URL-encoded forms: only where a `%` or `+` could make one
+    if (out.includes('%') || out.includes('+')) for (const p of this.patterns) out = out.replace(p, MASK);
     return out;
   }
 }

@@ -7,9 +7,8 @@
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync, createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
@@ -17,6 +16,8 @@ import type { ConnectorRef } from '../connector/resolve.js';
 import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
 import { skipWs, skipString, skipValue, isKey, hasBackslash } from '../json/scan.js';
 import { LineFramer } from '../io/line-framer.js';
+import { PrivateDir } from '../io/temp-dir.js';
+import { lookalike, typeText } from '../run/message-shape.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
 export const SINGER_TAP_SHIM = resolve(import.meta.dirname, '..', '..', 'shims', 'singer-tap.mjs');
@@ -520,6 +521,10 @@ class VersionTracker {
 }
 
 /** Lines on the tap's stdout that are not Singer messages (print() debugging): warned about, capped. */
+const SINGER_TYPES = new Set(['SCHEMA', 'RECORD', 'STATE', 'ACTIVATE_VERSION', 'BATCH']);
+// where a Singer RECORD and STATE carry their payload
+const SINGER_PAYLOAD = { record: 'record', state: 'value' };
+
 class NoiseReporter {
   private static readonly MAX = 20;
   private count = 0;
@@ -780,6 +785,9 @@ async function runSync(tap: TapSpec, extra: string[], routes: StreamRoutes, opts
       await noise.report(lineNo, line, 'is not JSON');
       return false;
     }
+    // a RECORD or STATE in all but its type is lost data: stop before a later STATE is passed on
+    const kind = isPlainObject(msg) && !SINGER_TYPES.has(String(msg.type ?? '').toUpperCase()) ? lookalike(msg.type, msg, SINGER_PAYLOAD) : undefined;
+    if (kind) throw new Error(`the tap's stdout line ${lineNo} is a ${kind} in all but its type (${typeText(msg.type)}), so the sync stops before a later STATE is passed on: ${JSON.stringify(line.slice(0, 80))}`);
     if (!isPlainObject(msg) || typeof msg.type !== 'string') {
       await noise.report(lineNo, line, `is JSON but not a Singer message (${isPlainObject(msg) ? 'an object without "type"' : 'not an object'})`);
       return false;
@@ -877,11 +885,10 @@ function capabilitiesOf(tap: TapSpec, about: About | null): string[] {
   return tap.capabilities ?? about?.capabilities ?? [];
 }
 
+// a private folder (io/temp-dir.ts): removed by cleanup(), at exit whatever the reason, or by the next start's sweep
 function tmpFile(name: string, content: string): { path: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'singer-shim-'));
-  const path = join(dir, name);
-  writeFileSync(path, content, { mode: 0o600 });
-  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const dir = new PrivateDir('singer-shim-');
+  return { path: dir.write(name, content), cleanup: () => dir.remove() };
 }
 
 async function doRead(tap: TapSpec, config: string, catalogFile: string, stateFile: string | undefined): Promise<number> {

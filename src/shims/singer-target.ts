@@ -17,7 +17,10 @@ import { readFileSync } from 'node:fs';
 import { resolve, basename } from 'node:path';
 import type { ConnectorRef } from '../connector/resolve.js';
 import { LineFramer } from '../io/line-framer.js';
-import { drainAbove, STDIN_BACKLOG, MAX_PENDING } from '../io/backpressure.js';
+import { drainAbove, settleBeforeEof, settleMs, STDIN_BACKLOG, MAX_PENDING } from '../io/backpressure.js';
+import { WarningLimiter, MAX_WARNINGS } from '../log/limit.js';
+import { checkNumber, seconds } from '../cli/numbers.js';
+import { HostError } from '../errors.js';
 import { classifyLine, lastRecord, RECORD } from '../json/scan.js';
 import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
 import { canonical } from '../testing/normalise.js';
@@ -159,10 +162,20 @@ async function doWrite(target: TapSpec, configFile: string, catalogFile: string)
   });
   keepTail(child.stderr, tail);
   const tin = child.stdin!;
+  const startedAt = Date.now();
   let targetGone = false;
-  tin.on('error', () => {
+  // before the shim sends EOF, the target's stdin closing (at its exit) or a failed write means
+  // it left before the end of its input
+  let endedByUs = false;
+  let leftEarly = false;
+  const gone = (): void => {
     targetGone = true;
-  });
+    if (!endedByUs) leftEarly = true;
+  };
+  tin.on('error', gone);
+  tin.on('close', gone);
+  const noise = new WarningLimiter((m) => log('WARN', m), { more: 'more target stdout lines were not states; only their count is logged at the end' });
+  let allAcked: (() => void) | undefined;
 
   // States sent to the target, oldest first: the value's canonical text and the protocol message.
   const pending: { key: string; msg: Json }[] = [];
@@ -178,19 +191,20 @@ async function doWrite(target: TapSpec, configFile: string, catalogFile: string)
       const text = buf.toString('utf8', s, e);
       const value = targetStateValue(text);
       if (value === undefined) {
-        log('WARN', `target stdout line ${lineNo} is not a state, ignored: ${JSON.stringify(text.slice(0, 120))}`);
+        noise.warn(() => `target stdout line ${lineNo} is not a state, ignored: ${JSON.stringify(text.slice(0, 120))}`);
         return;
       }
       if (isPlainObject(value) && Object.keys(value).length === 0) return; // an empty state acknowledges nothing
       const key = canonical(value);
       const i = pending.findIndex((p) => p.key === key);
       if (i < 0) {
-        log('WARN', `the target wrote a state that was never sent to it (stdout line ${lineNo}); ignored: ${JSON.stringify(text.slice(0, 120))}`);
+        noise.warn(() => `the target wrote a state that was never sent to it (stdout line ${lineNo}); ignored: ${JSON.stringify(text.slice(0, 120))}`);
         return;
       }
       out(pending[i]!.msg);
       acked++;
       pending.splice(0, i + 1);
+      if (pending.length === 0) allAcked?.();
     },
   });
   const targetOut = new Promise<void>((res) => {
@@ -304,10 +318,19 @@ async function doWrite(target: TapSpec, configFile: string, catalogFile: string)
   if (!targetGone && !terminated) {
     framer.end();
     flush();
+    // a target that stops without waiting for EOF is seen to exit before it (as in host run)
+    if (pending.length || acked === 0) await settleBeforeEof(tin, Promise.race([child, new Promise<void>((r) => (allAcked = r))]), settleMs(startedAt));
   }
+  const early = leftEarly && !terminated;
+  endedByUs = true;
   tin.end();
   const r = await child;
   await targetOut;
+  if (noise.count > MAX_WARNINGS) log('WARN', `${noise.count} lines of the target's stdout were not states, ignored`);
+  if (r.exitCode === 0 && early) {
+    traceError(`the Singer target ${targetName(target)} exited with code 0 before the end of its input${tail.length ? `: ${tail[tail.length - 1]}` : ''}`, tail);
+    return 1;
+  }
   if (r.exitCode !== 0) {
     const how = r.exitCode !== undefined ? `exited with code ${r.exitCode}` : `was killed by ${r.signal}`;
     traceError(`the Singer target ${targetName(target)} ${how}${tail.length ? `: ${tail[tail.length - 1]}` : ''}`, tail);
@@ -332,7 +355,12 @@ export async function runSingerTargetShim(argv: string[]): Promise<number> {
       return doSpec(target);
     case 'check':
       if (!flags['config']) return usage('check needs --config');
-      return doCheck(target, flags['config'], Number(flags['check-timeout'] ?? 60) * 1000);
+      try {
+        return await doCheck(target, flags['config'], checkNumber('check-timeout', flags['check-timeout'] ?? 60, seconds()) * 1000);
+      } catch (e) {
+        if (e instanceof HostError) return usage(e.message);
+        throw e;
+      }
     case 'write':
       if (!flags['config'] || !flags['catalog']) return usage('write needs --config and --catalog');
       return doWrite(target, flags['config'], flags['catalog']);

@@ -2,14 +2,14 @@
 // through the same locked, atomic commit as a run, bring state over from Meltano,
 // Airbyte or a Singer tap, and undo a change from the history.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, StateError, HostError } from '../errors.js';
 import { parseJsonFile } from '../config/config.js';
-import { isPlainObject, parseLossless, stringifyLossless, toPlain, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, parseLossless, stringifyLossless, toPlain, JsonSyntaxError, LosslessNumber, defineOwn, type LosslessValue } from '../json/lossless.js';
 import { getValidator, formatAjvErrors } from '../protocol/schemas.js';
 import { acquireLock } from './lock.js';
+import { PrivateDir } from '../io/temp-dir.js';
 import { readStateFile, writeStateFile, serialiseState, emptyState, streamKey, displayStream, kindOf, isEmptyState, HOST_STATE_MARKER, type StoredState, type StateKind, type FileEntry } from './state.js';
 import { recordHistory, historyEntry, listHistory, type HistoryEntry } from './history.js';
 
@@ -74,13 +74,15 @@ function legacyContainer(blob: Obj): Obj {
 }
 
 function filesByStream(s: StoredState): { d: Descriptor; files: Record<string, FileEntry> }[] {
-  const out: { d: Descriptor; files: Record<string, FileEntry> }[] = [];
+  // (a Map: a state of 30,000 streams is looked at in linear time)
+  const out = new Map<string, { d: Descriptor; files: Record<string, FileEntry> }>();
   for (const [path, e] of Object.entries(s.files)) {
-    let g = out.find((x) => sameStream(x.d, e.stream));
-    if (!g) out.push((g = { d: { name: e.stream.name, namespace: e.stream.namespace }, files: {} }));
+    const k = streamKey(e.stream.name, e.stream.namespace);
+    let g = out.get(k);
+    if (!g) out.set(k, (g = { d: { name: e.stream.name, namespace: e.stream.namespace }, files: {} }));
     g.files[path] = e;
   }
-  return out;
+  return [...out.values()];
 }
 
 /**
@@ -98,8 +100,12 @@ function matchStream(arg: string, known: Descriptor[]): Descriptor {
 }
 
 function knownStreams(s: StoredState): Descriptor[] {
-  const all = [...streamEntries(s).map((x) => x.d), ...filesByStream(s).map((x) => x.d)];
-  return all.filter((d, i) => all.findIndex((o) => sameStream(o, d)) === i);
+  const all = new Map<string, Descriptor>();
+  for (const d of [...streamEntries(s).map((x) => x.d), ...filesByStream(s).map((x) => x.d)]) {
+    const k = streamKey(d.name, d.namespace);
+    if (!all.has(k)) all.set(k, d);
+  }
+  return [...all.values()];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,13 +135,14 @@ export interface StateView {
 export function showState(file: string, o: { stream?: string | undefined } = {}): StateView {
   const s = readStateFile(file);
   if (!s) return { file, exists: false, kind: null, streams: [] };
-  const entries = streamEntries(s);
+  const key = (d: Descriptor) => streamKey(d.name, d.namespace);
+  const entries = new Map(streamEntries(s).map((e) => [key(e.d), e.entry]));
   const blob = legacyOf(s);
-  const files = filesByStream(s);
+  const files = new Map(filesByStream(s).map((f) => [key(f.d), f.files]));
   let streams: StreamView[] = knownStreams(s).map((d) => {
-    let state: LosslessValue | undefined = entries.find((e) => sameStream(e.d, d))?.entry['stream_state'];
+    let state: LosslessValue | undefined = entries.get(key(d))?.['stream_state'];
     if (blob && !d.namespace) state = legacyContainer(blob)[d.name];
-    return { stream: displayStream(d.name, d.namespace), name: d.name, ...(d.namespace ? { namespace: d.namespace } : {}), state, files: files.find((f) => sameStream(f.d, d))?.files ?? {} };
+    return { stream: displayStream(d.name, d.namespace), name: d.name, ...(d.namespace ? { namespace: d.namespace } : {}), state, files: files.get(key(d)) ?? {} };
   });
   if (o.stream !== undefined) {
     const want = matchStream(o.stream, knownStreams(s));
@@ -167,7 +174,7 @@ export function formatStateView(v: StateView, o: { stream?: string | undefined }
     out.push('', s.stream, `  state: ${pretty(s.state, '  ')}`);
     const files = Object.entries(s.files);
     if (files.length === 0) out.push('  files: none');
-    for (const [p, e] of files) out.push(`  file ${p}: ${e.bytes} bytes, ${e.records} records (${e.mode}${e.activate_version ? `, replacement of version ${e.activate_version}` : ''})`);
+    for (const [p, e] of files) out.push(`  file ${p}: ${e.bytes} bytes, ${e.records} records (${e.mode}${e.activate_version ? `, replacement of version ${e.activate_version}` : ''}${e.replace ? (p.endsWith('.partial') ? ', replacement after a cleared state' : ', replaced by the next run: its state was cleared') : ''})`);
   }
   return out.join('\n') + '\n';
 }
@@ -181,6 +188,9 @@ export interface ChangeResult {
   /** The history entry holding the state before the change. */
   history?: number | undefined;
   committed_at?: string | undefined;
+  /** What the user should know about the change (printed on stderr by the CLI). */
+  warnings?: string[] | undefined;
+  notes?: string[] | undefined;
 }
 
 function validateStored(s: StoredState, what: string): void {
@@ -209,20 +219,87 @@ function readWithRawFiles(file: string): StoredState | undefined {
   return { ...s, files };
 }
 
-/** Lock, read, change, validate, record the history, commit atomically, unlock. `change` returns undefined for "nothing to do". */
-export function changeState(file: string, reason: string, change: (s: StoredState) => StoredState | undefined): ChangeResult {
+/**
+ * Lock, read, change, validate, record the history, commit atomically, unlock. `change` returns
+ * undefined for "nothing to do". A stream whose state the change removes has its files marked
+ * `replace` (see markCleared).
+ */
+export function changeState(file: string, reason: string, change: (s: StoredState) => StoredState | undefined, check?: (cur: StoredState, next: StoredState) => string[]): ChangeResult {
   const lock = acquireLock(file);
   try {
     const cur = readWithRawFiles(file) ?? emptyState();
-    const next = change(cur);
-    if (!next) return { file, changed: false };
+    const changed = change(cur);
+    if (!changed) return { file, changed: false };
+    const { next, notes } = markCleared(cur, changed);
+    const warnings = check?.(cur, next) ?? [];
     validateStored(next, reason.replace(/^before /, ''));
     const history = recordHistory(file, reason);
     const committed_at = writeStateFile(file, next);
-    return { file, changed: true, history, committed_at };
+    return { file, changed: true, history, committed_at, ...(warnings.length ? { warnings } : {}), ...(notes.length ? { notes } : {}) };
   } finally {
     lock.release();
   }
+}
+
+/** The state each stream has in `s`, if any (STREAM, GLOBAL: its entry; LEGACY: its key in the blob, else the whole blob). */
+function statesOf(s: StoredState): (d: Descriptor) => LosslessValue | undefined {
+  if (s.kind === 'LEGACY') {
+    const blob = legacyOf(s);
+    return (d) => {
+      if (!blob) return undefined;
+      const c = legacyContainer(blob);
+      return !d.namespace && c[d.name] !== undefined ? c[d.name] : isEmptyState(blob) ? undefined : blob;
+    };
+  }
+  const m = new Map(streamEntries(s).map((e) => [streamKey(e.d.name, e.d.namespace), e.entry['stream_state']]));
+  return (d) => m.get(streamKey(d.name, d.namespace)) ?? undefined;
+}
+
+/**
+ * A stream that had a state and has none after the change is read from the start by the next
+ * run: its file is marked `replace` (the next run writes it anew and swaps it in when the stream
+ * completes) so that its records are not appended a second time, and a copy of an
+ * ACTIVATE_VERSION under way is dropped (the next run starts its version again).
+ */
+function markCleared(cur: StoredState, next: StoredState): { next: StoredState; notes: string[] } {
+  const notes: string[] = [];
+  let files: Record<string, FileEntry> | undefined;
+  const [before, after] = [statesOf(cur), statesOf(next)];
+  for (const g of filesByStream(next)) {
+    if (before(g.d) === undefined || after(g.d) !== undefined) continue;
+    for (const [p, e] of Object.entries(g.files)) {
+      if (e.mode !== 'append' || p.endsWith('.partial')) continue;
+      files ??= { ...next.files };
+      if (!e.replace) notes.push(`${p} is replaced by the next run that reads ${displayStream(g.d.name, g.d.namespace)} (its ${e.records} records are not appended to again)`);
+      defineOwn(files, p, { ...e, replace: true }); // (p is from the state file: `__proto__` stays data)
+      delete files[`${p}.partial`];
+    }
+  }
+  return { next: files ? { ...next, files } : next, notes };
+}
+
+const isNumber = (v: LosslessValue | undefined): boolean => typeof v === 'number' || v instanceof LosslessNumber;
+
+/** Where `to` is behind `from` (a cursor set lower, a key dropped, a value of another kind): the first such place, or undefined when `to` is ahead or equal everywhere. */
+export function rewound(from: LosslessValue | undefined, to: LosslessValue | undefined, path = ''): string | undefined {
+  if (from === undefined || from === null) return undefined; // from the start: anything is ahead
+  const at = (what: string) => `${path || 'the state'}: ${what}`;
+  if (to === undefined || to === null) return at(`${stringifyLossless(from)} removed`);
+  if (isNumber(from) && isNumber(to)) {
+    const a = String(from);
+    const b = String(to);
+    const behind = /^-?\d+$/.test(a) && /^-?\d+$/.test(b) ? BigInt(b) < BigInt(a) : Number(b) < Number(a);
+    return behind ? at(`${a} -> ${b}`) : undefined;
+  }
+  if (typeof from === 'string' && typeof to === 'string') return to < from ? at(`${JSON.stringify(from)} -> ${JSON.stringify(to)}`) : undefined;
+  if (isPlainObject(from) && isPlainObject(to)) {
+    for (const [k, v] of Object.entries(from)) {
+      const r = rewound(v, (to as Obj)[k], path ? `${path}.${k}` : k);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  return stringifyLossless(from) === stringifyLossless(to) ? undefined : at(`${stringifyLossless(from)} -> ${stringifyLossless(to)}`);
 }
 
 function parseValue(text: string): Obj {
@@ -266,7 +343,31 @@ export function setState(file: string, o: { stream?: string | undefined; value: 
     if (i >= 0) states[i] = { ...states[i], stream: { ...(states[i]!['stream'] as Obj), stream_state: value } };
     else states.push({ type: 'STREAM', stream: { stream_descriptor: descriptorJson(d), stream_state: value } });
     return { ...s, kind: 'STREAM', states };
-  });
+  }, (cur, next) => rewindWarnings(cur, next, o.stream));
+}
+
+/**
+ * `state set` that moves a stream's state back (see rewound()): the next run reads the records
+ * after the new state again and appends them to a file that already holds them. Said, not
+ * refused (reading a range again can be what the user wants); `state clear` replaces instead.
+ */
+function rewindWarnings(cur: StoredState, next: StoredState, stream: string | undefined): string[] {
+  const out: string[] = [];
+  // GLOBAL: the shared state (a CDC position) is every stream's
+  const [before, after] = [statesOf(cur), statesOf(next)];
+  const shared = cur.kind === 'GLOBAL' && next.kind === 'GLOBAL' ? rewound(globalOf(cur)?.['shared_state'], globalOf(next)?.['shared_state'], 'shared_state') : undefined;
+  for (const g of filesByStream(next)) {
+    const name = displayStream(g.d.name, g.d.namespace);
+    const appended = Object.entries(g.files).filter(([p, e]) => e.mode === 'append' && !e.replace && !p.endsWith('.partial') && e.records > 0);
+    if (appended.length === 0) continue;
+    const where = rewound(before(g.d), after(g.d)) ?? shared;
+    if (!where) continue;
+    const list = appended.map(([p, e]) => `${p} (${e.records} records)`).join(', ');
+    out.push(
+      `the new state of ${name} is behind the stored one (${where}): the next run reads the records after it again and appends them to ${list}, which may hold them already (duplicates). To read ${name} again without duplicates, use: host state clear --stream ${stream ?? name} (the next run then replaces its file)`,
+    );
+  }
+  return out;
 }
 
 function withGlobal(s: StoredState, f: (g: Obj) => Obj): StoredState {
@@ -403,15 +504,13 @@ export function importState(file: string, o: { from: ImportFormat; source: strin
 
 /** A history entry's state, read the way a run reads a state file. */
 function entryState(e: HistoryEntry, stateFile: string): StoredState {
-  const dir = mkdtempSync(join(tmpdir(), 'ch-state-'));
+  const dir = new PrivateDir('ch-state-');
   try {
-    const f = join(dir, 'state.json');
-    writeFileSync(f, stringifyLossless(e.state), { mode: 0o600 });
-    return readWithRawFiles(f) ?? emptyState();
+    return readWithRawFiles(dir.write('state.json', stringifyLossless(e.state))) ?? emptyState();
   } catch (err) {
     throw new StateError(`history entry ${e.seq} of ${stateFile} is not a usable state: ${(err as Error).message}`, { file: e.file }, 'STATE_INVALID');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    dir.remove();
   }
 }
 

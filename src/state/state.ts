@@ -2,10 +2,10 @@
 // (format in protocol/host-state-file.schema.json): the merged state messages,
 // plus the byte length of every output file at the moment of the commit.
 
-import { existsSync } from 'node:fs';
-import { StateError, ProtocolError } from '../errors.js';
+import { existsSync, statSync } from 'node:fs';
+import { StateError, ProtocolError, ConfigError } from '../errors.js';
 import { parseJsonFile } from '../config/config.js';
-import { isPlainObject, stringifyLossless, toPlain, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, stringifyLossless, toPlain, defineOwn, sortKeys, type LosslessValue } from '../json/lossless.js';
 import { getValidator, formatAjvErrors } from '../protocol/schemas.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { HostError } from '../errors.js';
@@ -21,6 +21,12 @@ export interface FileEntry {
   destination_sync_mode?: string;
   /** A replacement file (`<file>.partial`) of an ACTIVATE_VERSION under way: its version. */
   activate_version?: string;
+  /**
+   * The stream's state was cleared (a reset): its data is replaced by the next run (written to
+   * `<file>.partial`, swapped in at the stream's completion), never appended to. On a `.partial`
+   * entry: the replacement of a reset under way.
+   */
+  replace?: boolean;
 }
 
 export interface StoredState {
@@ -102,13 +108,14 @@ export function readStateFile(file: string): StoredState | undefined {
     if (isPlainObject(v['files'])) {
       for (const [k, e] of Object.entries(v['files'])) {
         if (!isPlainObject(e)) continue;
-        files[k] = {
+        defineOwn(files, k, {
           bytes: Number(e['bytes'] ?? 0),
           records: Number(e['records'] ?? 0),
           mode: e['mode'] === 'overwrite' ? 'overwrite' : 'append',
           stream: isPlainObject(e['stream']) ? (e['stream'] as unknown as FileEntry['stream']) : { name: k },
           ...(typeof e['activate_version'] === 'string' ? { activate_version: e['activate_version'] } : {}),
-        };
+          ...(e['replace'] === true ? { replace: true } : {}),
+        });
       }
     }
     const kind = v['kind'] === 'STREAM' || v['kind'] === 'GLOBAL' || v['kind'] === 'LEGACY' ? v['kind'] : states[0] ? kindOf(states[0]) : null;
@@ -118,22 +125,94 @@ export function readStateFile(file: string): StoredState | undefined {
         ? { sync_id: d['sync_id'], generations: Object.fromEntries(Object.entries(d['generations']).filter(([, g]) => typeof g === 'number')) as Record<string, number> }
         : undefined;
     const sp = v['swap_pending'];
-    const swap_pending = Array.isArray(sp) ? sp.filter((x): x is string => typeof x === 'string' && files[x] !== undefined) : undefined;
+    const swap_pending = Array.isArray(sp) ? sp.filter((x): x is string => typeof x === 'string' && Object.hasOwn(files, x)) : undefined;
     return { kind, states, files, committed_at: typeof v['committed_at'] === 'string' ? v['committed_at'] : undefined, destination, swap_pending };
   }
+  // one AirbyteStateMessage (or a STATE envelope), as a connector prints it; only by its `type`:
+  // an untyped blob with a `data` or `stream` key is a Singer state like any other
+  const single = isPlainObject(v) && typeof v['type'] === 'string' ? asStateMessage(v) : undefined;
+  if (single) v = [single];
   if (Array.isArray(v)) {
-    // An Airbyte state array (what a connector receives with --state).
-    const states = v.filter(isPlainObject) as Record<string, LosslessValue>[];
-    if (states.length !== v.length) throw new StateError(`the state file ${file} holds an array whose items are not all state messages`, { file }, 'STATE_INVALID');
+    // An Airbyte state array (what a connector receives with --state), STATE envelopes unwrapped.
+    const states = v.map((x) => (isPlainObject(x) ? asStateMessage(x) : undefined));
+    if (!states.every((x) => x !== undefined)) throw new StateError(`the state file ${file} holds an array whose items are not all state messages`, { file }, 'STATE_INVALID');
     const kinds = new Set(states.map(kindOf));
     if (kinds.size > 1) throw new StateError(`the state file ${file} mixes state kinds (${[...kinds].join(', ')})`, { file }, 'STATE_INVALID');
     return { kind: states[0] ? kindOf(states[0]) : null, states, files: {} };
   }
   if (isPlainObject(v)) {
-    // A bare blob: LEGACY state (Airbyte) or a Singer state.
+    // A bare blob: LEGACY state (Airbyte) or a Singer state -- unless it is plainly something else
+    const other = notAState(v);
+    if (other) throw new StateError(`the state file ${file} holds ${other}, not a state; name another --state file (or move this one away)`, { file }, 'STATE_INVALID');
     return { kind: 'LEGACY', states: [{ type: 'LEGACY', data: v }], files: {} };
   }
   throw new StateError(`the state file ${file} holds neither a state object nor an array of state messages`, { file }, 'STATE_INVALID');
+}
+
+/** An item of a state array as a state message: itself, or the `state` of a STATE envelope; undefined when it is neither. */
+function asStateMessage(x: Record<string, LosslessValue>): Record<string, LosslessValue> | undefined {
+  const t = x['type'];
+  if (t === 'STATE' && isPlainObject(x['state'])) return asStateMessage(x['state'] as Record<string, LosslessValue>);
+  if (t === 'STREAM') return isPlainObject(x['stream']) ? x : undefined;
+  if (t === 'GLOBAL') return isPlainObject(x['global']) ? x : undefined;
+  if (t === 'LEGACY') return Object.hasOwn(x, 'data') ? x : undefined;
+  // untyped (older connectors): a message by its fields
+  return t === undefined && (isPlainObject(x['stream']) || isPlainObject(x['global']) || Object.hasOwn(x, 'data')) ? x : undefined;
+}
+
+const canonicalText = (v: LosslessValue) => stringifyLossless(sortKeys(v));
+
+const MESSAGE_TYPES = new Set(['RECORD', 'LOG', 'SPEC', 'CATALOG', 'CONNECTION_STATUS', 'TRACE', 'CONTROL']);
+
+/** What a bare object in a state file plainly is when it is not a state blob (a catalog, a message), else undefined. */
+function notAState(v: Record<string, LosslessValue>): string | undefined {
+  const streams = v['streams'];
+  if (Array.isArray(streams) && streams.length > 0 && streams.every((x) => isPlainObject(x) && isPlainObject(x['stream']))) return 'a configured catalog';
+  if (typeof v['type'] === 'string' && MESSAGE_TYPES.has(v['type'])) return `a ${v['type']} message`;
+  if (isPlainObject(v['connectionSpecification'])) return 'a connector spec';
+  return undefined;
+}
+
+/** An input file of a run (config, catalog, destination config) that the state file must not be. */
+export interface RunInput {
+  file: string;
+  /** "config file", "catalog", ... */
+  what: string;
+  /** Its content, when known: a bare-blob state equal to it is that file copied, not a state. */
+  value?: LosslessValue | undefined;
+}
+
+function fileId(file: string): string | undefined {
+  try {
+    const st = statSync(file); // follows symlinks; a hard link has the same dev and inode
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Before a run touches its state file (lock, history, commit): refuse a state file that is one of
+ * the run's inputs (the same file, also through a symlink or a hard link), or that exists and holds
+ * no state in any accepted form, or holds a copy of an input. Committing would turn the config
+ * into a state (its secrets passed to the connector and kept in the history).
+ */
+export function checkStateFile(stateFile: string, inputs: readonly RunInput[]): void {
+  const id = fileId(stateFile);
+  if (id === undefined) return; // not there yet: nothing to confuse it with
+  for (const input of inputs) {
+    if (fileId(input.file) === id) {
+      throw new ConfigError(`the state file ${stateFile} is the ${input.what} ${input.file}; a run writes its state there, which would replace the ${input.what}: name another --state file`, { file: stateFile });
+    }
+  }
+  const stored = readStateFile(stateFile);
+  if (stored?.kind !== 'LEGACY' || stored.states.length !== 1) return;
+  const blob = canonicalText(stored.states[0]!['data'] ?? null);
+  for (const input of inputs) {
+    if (input.value !== undefined && canonicalText(input.value) === blob) {
+      throw new StateError(`the state file ${stateFile} holds the same content as the ${input.what}${input.file ? ` ${input.file}` : ''}, not a state; name another --state file (or move this one away)`, { file: stateFile }, 'STATE_INVALID');
+    }
+  }
 }
 
 /** The text to pass as the connector's --state, or undefined when there is none. */

@@ -1,6 +1,6 @@
 // Golden comparison: readable differences naming the step, stream, record key and field.
 
-import { isPlainObject, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, ownValue, LosslessNumber, type LosslessValue } from '../json/lossless.js';
 import { canonical, type NormalRecord } from './normalise.js';
 
 const show = (v: LosslessValue | undefined) => (v === undefined ? '(absent)' : canonical(v));
@@ -9,7 +9,7 @@ const show = (v: LosslessValue | undefined) => (v === undefined ? '(absent)' : c
 export function diffValues(expected: LosslessValue | undefined, actual: LosslessValue | undefined, path = '', out: string[] = [], max = 20): string[] {
   if (out.length >= max) return out;
   if (isPlainObject(expected) && isPlainObject(actual)) {
-    for (const k of new Set([...Object.keys(expected), ...Object.keys(actual)])) diffValues(expected[k], actual[k], `${path}/${k}`, out, max);
+    for (const k of new Set([...Object.keys(expected), ...Object.keys(actual)])) diffValues(ownValue(expected, k), ownValue(actual, k), `${path}/${k}`, out, max);
     return out;
   }
   if (Array.isArray(expected) && Array.isArray(actual) && expected.length === actual.length) {

@@ -4,7 +4,7 @@
 // secrets from `secret`/`writeOnly`, state one opaque blob).
 
 import { Ajv } from 'ajv';
-import { isPlainObject, toPlain, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, toPlain, defineOwn, type LosslessValue } from '../json/lossless.js';
 import type { Msg, Transcript } from './transcript.js';
 import { ofType } from './transcript.js';
 import { getPath, canonical, recordKey } from './normalise.js';
@@ -27,7 +27,7 @@ export function fromDraft04(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(fromDraft04);
   if (!isPlainObject(schema)) return schema;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = fromDraft04(v);
+  for (const [k, v] of Object.entries(schema)) defineOwn(out, k, fromDraft04(v));
   for (const [ex, bound] of [
     ['exclusiveMaximum', 'maximum'],
     ['exclusiveMinimum', 'minimum'],

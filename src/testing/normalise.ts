@@ -2,19 +2,11 @@
 // paths replaced, records ordered by stream and primary key. Numbers keep their
 // exact text (lossless), so an int64 compares digit for digit.
 
-import { isPlainObject, stringifyLossless, getPath, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { isPlainObject, stringifyLossless, getPath, defineOwn, sortKeys, LosslessNumber, type LosslessValue } from '../json/lossless.js';
 
 export const MASKED = '<masked>';
 
-export function sortKeys(v: LosslessValue): LosslessValue {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (isPlainObject(v)) {
-    const o: Record<string, LosslessValue> = {};
-    for (const k of Object.keys(v).sort()) o[k] = sortKeys(v[k] as LosslessValue);
-    return o;
-  }
-  return v;
-}
+export { sortKeys };
 
 export const canonical = (v: LosslessValue): string => stringifyLossless(sortKeys(v));
 export const pretty = (v: LosslessValue): string => stringifyLossless(sortKeys(v), 2) + '\n';
@@ -30,7 +22,7 @@ export function maskPaths(v: LosslessValue, paths: string[]): LosslessValue {
   if (Array.isArray(v)) return v.map((x) => maskPaths(x, paths));
   if (isPlainObject(v)) {
     const o: Record<string, LosslessValue> = {};
-    for (const k of Object.keys(v)) o[k] = maskPaths(v[k] as LosslessValue, paths);
+    for (const k of Object.keys(v)) defineOwn(o, k, maskPaths(v[k] as LosslessValue, paths));
     return o;
   }
   return v;
@@ -46,10 +38,10 @@ export function maskField(v: LosslessValue, path: string[]): void {
     else if (/^\d+$/.test(head!)) targets.push([v, Number(head)]);
   } else if (isPlainObject(v)) {
     if (head === '*') for (const k of Object.keys(v)) targets.push([v, k]);
-    else if (head! in v) targets.push([v, head!]);
+    else if (Object.hasOwn(v, head!)) targets.push([v, head!]); // own keys only: `__proto__` must not reach Object.prototype
   }
   for (const [obj, key] of targets) {
-    if (rest.length === 0) (obj as Record<string, LosslessValue>)[key as string] = MASKED;
+    if (rest.length === 0) defineOwn(obj as Record<string, LosslessValue>, key as string, MASKED);
     else maskField((obj as Record<string, LosslessValue>)[key as string] as LosslessValue, rest);
   }
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { resolveConnector, type ConnectorRef } from '../connector/resolve.js';
 import { RunFiles } from '../connector/process.js';
 import { parseJsonFile } from '../config/config.js';
-import { parseLossless, stringifyLossless, toPlain, type LosslessValue } from '../json/lossless.js';
+import { parseLossless, stringifyLossless, toPlain, defineOwn, ownValue, type LosslessValue } from '../json/lossless.js';
 import { Masker, collectSecrets } from '../secrets/mask.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { configureCatalog } from '../catalog/configure.js';
@@ -145,7 +145,7 @@ interface Ctx {
 }
 
 function applySkips(checks: Check[], skip: Record<string, string> | undefined): Check[] {
-  return checks.map((c) => (skip?.[c.name] !== undefined ? { ...c, ok: true, skipped: skip[c.name] } : c));
+  return checks.map((c) => (skip && ownValue(skip, c.name) !== undefined ? { ...c, ok: true, skipped: skip[c.name] } : c));
 }
 
 function finish(step: StepResult['step'], ctx: Ctx, checks: Check[], golden: string[], updated: string[], error?: string): StepResult {
@@ -167,7 +167,7 @@ function normalRecords(t: Transcript, ctx: Ctx, configured: ConfiguredLike[]): N
     const r = m['record'] as Msg;
     const stream = displayStream(String(r['stream']), r['namespace'] as string | undefined);
     const data = maskPaths(r['data'] as LosslessValue, ctx.tmpPaths);
-    for (const f of ctx.settings.ignored_fields?.[stream] ?? []) maskField(data, f.field.split('.'));
+    for (const f of (ctx.settings.ignored_fields && ownValue(ctx.settings.ignored_fields, stream)) ?? []) maskField(data, f.field.split('.'));
     out.push({ stream, key: recordKey(data, pks.get(stream)), data });
   }
   return ctx.settings.exact_order ? out : sortRecords(out, pks);
@@ -197,7 +197,7 @@ function finalState(states: StoredState, ctx: Ctx): LosslessValue {
     for (const m of states.states) {
       const s = m['stream'] as Msg;
       const d = s['stream_descriptor'] as Msg;
-      o[displayStream(String(d['name']), d['namespace'] as string | undefined)] = s['stream_state'] as LosslessValue;
+      defineOwn(o, displayStream(String(d['name']), d['namespace'] as string | undefined), s['stream_state'] as LosslessValue);
     }
     v = { kind: 'STREAM', streams: o };
   } else if (states.kind === 'GLOBAL') v = { kind: 'GLOBAL', global: (states.states[0]?.['global'] ?? null) as LosslessValue };
@@ -314,7 +314,7 @@ async function runCase(ref: ConnectorRef, suiteDir: string, name: string, profil
         const cursors = new Map<string, string[]>();
         for (const c of configured as (ConfiguredLike & { cursor_field?: string[] })[]) {
           const n = displayStream(c.stream.name, c.stream.namespace);
-          const f = settings.cursor_field?.[n] ?? c.cursor_field;
+          const f = (settings.cursor_field && ownValue(settings.cursor_field, n)) ?? c.cursor_field;
           if (c.sync_mode === 'incremental' && f && f.length) cursors.set(n, f);
         }
         if (steps.includes('incremental') && cursors.size > 0) {

@@ -21,7 +21,7 @@ describe('misbehaving connectors', () => {
     expect(logs).toMatch(/stdout line \d+: not JSON, ignored: "Starting up\.\.\. \(this is not JSON\)"/);
     expect(logs).toMatch(/stdout line \d+: JSON without a message type/);
     expect(logs).toMatch(/unknown message type "NOPE"/);
-    expect(logs).toMatch(/invalid RECORD message/);
+    expect(logs).toMatch(/invalid LOG message/); // a RECORD without stream would stop the run (test/engine/mistyped.test.ts)
     expect(logs).toMatch(/not a JSON protocol message, ignored: "\[1,2,3\]"/);
     expect(logs).toMatch(/not JSON, ignored: "\{\\"type\\":\\"RECORD\\"/); // the truncated record
     expect(r.stderr).toMatch(/6 stdout lines ignored/);

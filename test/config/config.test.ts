@@ -89,7 +89,7 @@ describe('several files', () => {
     const dir = tmp();
     const a = put(dir, 'a.json', '{}');
     const b = put(dir, 'b.json', '{\n  "x": 1\n  "y": 2\n}');
-    expect(() => loadConfig([a, b])).toThrow(/b\.json is not valid JSON: .* at line 3, column 3:   "y": 2/);
+    expect(() => loadConfig([a, b])).toThrow(/b\.json is not valid JSON: .* at line 3, column 3 \(under x\)$/);
   });
 });
 
@@ -104,10 +104,10 @@ describe('formats', () => {
     expect(c.value['list']).toEqual([1, 2]);
   });
 
-  it('JSON errors keep line, column and the start of the line (after comments too)', () => {
+  it('JSON errors keep line, column and key path, never the text (after comments too)', () => {
     const dir = tmp();
     const f = put(dir, 'c.json', '{\n  // comment\n  "a": 1,\n  "b": tru\n}\n');
-    expect(() => loadConfig(f)).toThrow(/c\.json is not valid JSON: .* at line 4, column 8:   "b": tru/);
+    expect(() => loadConfig(f)).toThrow(/c\.json is not valid JSON: .* at line 4, column 8 \(under b\)$/);
   });
 
   it('YAML: by extension, big integers exact, floats kept, BOM accepted, comments ignored', () => {
@@ -127,10 +127,10 @@ describe('formats', () => {
     expect(loadConfig(put(dir, 'conf2', '// hi\n{"a": 1}')).value).toEqual({ a: 1 });
   });
 
-  it('YAML errors name file, line and column and show the line', () => {
+  it('YAML errors name file, line and column, never the text', () => {
     const dir = tmp();
     const f = put(dir, 'c.yml', 'a: 1\nb: [1,\n c: d: e\n');
-    expect(() => loadConfig(f)).toThrow(/c\.yml is not valid YAML: .* at line 3, column \d+:  c: d: e/);
+    expect(() => loadConfig(f)).toThrow(/c\.yml is not valid YAML: .* at line 3, column \d+ \(under b\.1\.c\)$/);
     expect(() => loadConfig(put(dir, 'list.yaml', '- 1\n- 2\n'))).toThrow(/must hold a YAML mapping/);
     expect(() => loadConfig(put(dir, 'dup.yaml', 'a: 1\na: 2\n'))).toThrow(/dup\.yaml is not valid YAML: .*at line 2/);
   });
