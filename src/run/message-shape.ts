@@ -104,3 +104,12 @@ export function statedStreams(st: Obj): { name: string; namespace: string | unde
   if (st['type'] === 'GLOBAL' && isPlainObject(g) && Array.isArray(g['stream_states'])) return g['stream_states'].flatMap(d);
   return [];
 }
+
+const MEANT = /["']type["']\s*:\s*["'](RECORD|STATE)["']|["'](record|state)["']\s*:\s*\{/;
+
+/** The start of a line that is not JSON: RECORD or STATE when it reads as one (a type or a payload key), else undefined. */
+export function meantAs(head: string): 'RECORD' | 'STATE' | undefined {
+  const m = MEANT.exec(head);
+  if (!m) return undefined;
+  return m[1] === 'RECORD' || m[2] === 'record' ? 'RECORD' : 'STATE';
+}

@@ -9,7 +9,7 @@ import { LineFramer } from '../io/line-framer.js';
 import { isUtf8 } from 'node:buffer';
 import { classifyLine, lastRecord, envelopeOf, RECORD, MALFORMED } from '../json/scan.js';
 import { parseLossless, stringifyLossless, toPlain, isPlainObject, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
-import { lookalike, typeText, recordProblem, stateProblem, statedStreams } from './message-shape.js';
+import { lookalike, typeText, recordProblem, stateProblem, statedStreams, meantAs } from './message-shape.js';
 import type { Masker } from '../secrets/mask.js';
 import { spawnConnector, assertStarted, type ConnectorProcess } from '../connector/process.js';
 import type { ConnectorRef } from '../connector/resolve.js';
@@ -95,12 +95,14 @@ export class ReadEngine {
   private readonly invalidUtf8: InvalidUtf8Count = { sequences: 0, lines: 0, byStream: new Map() };
   private readonly foreignStates = new Set<string>();
   private readonly foreignWarnings: WarningLimiter;
+  private readonly utf8Warnings: WarningLimiter;
 
   constructor(o: EngineOptions) {
     this.o = o;
     this.log = o.logger.child({ connector: o.ref.name });
     this.noise = new WarningLimiter((m) => this.log.warn(m));
     this.foreignWarnings = new WarningLimiter((m) => this.log.warn(m), { more: 'more streams not in the configured catalog got a STATE (stored, not listed)' });
+    this.utf8Warnings = new WarningLimiter((m) => this.log.warn(m), { more: 'more lines had invalid UTF-8 replaced; their count is in the summary' });
   }
 
   /** Fail the run: remember the first reason and stop the connector. */
@@ -153,7 +155,7 @@ export class ReadEngine {
     u.lines++;
     const key = stream ?? 'STATE';
     u.byStream.set(key, (u.byStream.get(key) ?? 0) + 1);
-    this.noise.warn(() => `${where}: ${n} replaced with U+FFFD`);
+    this.utf8Warnings.warn(() => `${where}: ${n} replaced with U+FFFD`);
   }
 
   /** Warn, once per stream, about a STATE for a stream that is not in the configured catalog. */
@@ -220,6 +222,16 @@ export class ReadEngine {
     this.onValidLine(buf, s, e, lineNo);
   };
 
+  /**
+   * A line that is not JSON: noise (a warning), unless its start says it was meant as a RECORD
+   * or STATE (cut off, garbled, single-quoted): that is lost data, a violation.
+   */
+  private notJson(lineNo: number, buf: Buffer, s: number, e: number): void {
+    const kind = meantAs(buf.toString('utf8', s, Math.min(e, s + 4096)));
+    if (kind) throw this.violation(lineNo, `a ${kind} message that is not valid JSON (cut off or garbled)`, buf, s, e);
+    this.warn(lineNo, 'not JSON', buf, s, e);
+  }
+
   private onValidLine(buf: Buffer, s: number, e: number, lineNo: number): void {
     const r = classifyLine(buf, s, e);
     if (r === RECORD) {
@@ -234,7 +246,8 @@ export class ReadEngine {
       } catch {
         isJson = false;
       }
-      this.warn(lineNo, isJson ? 'not a JSON protocol message' : 'not JSON', buf, s, e);
+      if (!isJson) this.notJson(lineNo, buf, s, e);
+      else this.warn(lineNo, 'not a JSON protocol message', buf, s, e);
       return;
     }
     let msg: LosslessValue;
@@ -244,7 +257,7 @@ export class ReadEngine {
       // the classifier found valid JSON: only its depth stops the parse
       const env = err instanceof JsonSyntaxError ? envelopeOf(buf, s, e) : undefined;
       if (!env) {
-        this.warn(lineNo, 'not JSON', buf, s, e);
+        this.notJson(lineNo, buf, s, e);
         return;
       }
       const kind = lookalike(env.type, { ...(env.record ? { record: true } : {}), ...(env.state ? { state: true } : {}) });

@@ -3,7 +3,7 @@
 // a warning (forward compatibility).
 
 import { describe, it, expect } from 'vitest';
-import { tmp } from '../helpers.js';
+import { tmp, writeJson } from '../helpers.js';
 import { hostile, ids, itemsCursor, warnings, noStack } from './hostile-helpers.js';
 
 describe('a mistyped RECORD or STATE stops the run before a later state is committed', () => {
@@ -37,6 +37,15 @@ describe('a mistyped RECORD or STATE stops the run before a later state is commi
     expect(itemsCursor(dir)).toBe(3);
   });
 
+  it('the start of the line in the error is masked', async () => {
+    const dir = tmp();
+    writeJson(dir, 'config.json', { password: 'hunter2-very-secret' });
+    const r = await hostile(dir, 'mistyped', ['--leak']);
+    expect(r.exitCode, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(/a RECORD in all but its type \("RECROD"\).*\*\*\*\*/);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
   it.each(['NOPE', 'FUTURE_MESSAGE', 'RECORD_BATCH_HINT'])('a truly unknown type %s without a record or state stays a warning', async (type) => {
     const dir = tmp();
     const r = await hostile(dir, 'mistyped', ['--type', type, '--payload', 'none']);
@@ -61,6 +70,21 @@ describe('a RECORD of type RECORD that is not a valid RECORD is lost data: a pro
     expect(r.exitCode, r.stderr).toBe(7);
     expect(r.stderr).toMatch(/stdout line 3: invalid RECORD message/);
     expect(r.stderr).toMatch(what);
+    expect(noStack(r)).toBe(true);
+    expect(itemsCursor(dir)).toBe(1);
+    expect(ids(dir)).toEqual([1]);
+  });
+
+  it.each([
+    ['truncated', 'RECORD'],
+    ['truncated-state', 'STATE'],
+    ['garbled', 'RECORD'],
+    ['single-quoted', 'RECORD'],
+  ])('%s (not JSON, but a %s by its start): exit 7 naming line 3, no later state committed', async (variant, kind) => {
+    const dir = tmp();
+    const r = await hostile(dir, 'invalid-record', ['--variant', variant]);
+    expect(r.exitCode, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(new RegExp(`stdout line 3: a ${kind} message that is not valid JSON`));
     expect(noStack(r)).toBe(true);
     expect(itemsCursor(dir)).toBe(1);
     expect(ids(dir)).toEqual([1]);

@@ -30,6 +30,15 @@ describe('invalid UTF-8 in records is replaced with U+FFFD and counted', () => {
     expect(itemsCursor(dir)).toBe(3);
   });
 
+  it('valid multi-byte characters split across pipe chunks are left alone (20,000 records)', async () => {
+    const dir = tmp();
+    const r = await hostile(dir, 'bad-utf8', ['--variant', 'multibyte', '--records', '20000'], ['--on-invalid-utf8', 'fail']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const rows = jsonLines(join(dir, 'out', 'items.jsonl'));
+    expect(rows).toHaveLength(20000);
+    expect(rows.every((x) => x['value'] === `item-${x['id']} ${'é€😀'.repeat(10)}`)).toBe(true);
+  });
+
   it('in a key: the key gets U+FFFD', async () => {
     const dir = tmp();
     const r = await hostile(dir, 'bad-utf8', ['--variant', 'key']);
