@@ -54,6 +54,9 @@ export function ownValue<T>(o: Record<string, T>, k: string): T | undefined {
   return Object.hasOwn(o, k) ? o[k] : undefined;
 }
 
+/** The deepest nesting parseLossless reads (deeper input is an error, not a stack overflow). */
+export const MAX_DEPTH = 2000;
+
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 /** Parse JSON text; numbers that would lose precision become LosslessNumber. */
@@ -99,7 +102,7 @@ export function parseLossless(text: string): LosslessValue {
 
   const path: string[] = []; // keys and indexes down to the value being parsed (for errors)
   const value = (depth: number): LosslessValue => {
-    if (depth > 2000) throw new JsonSyntaxError('nesting too deep', i);
+    if (depth > MAX_DEPTH) throw new JsonSyntaxError('nesting too deep', i);
     ws();
     if (i >= n) throw new JsonSyntaxError('unexpected end', i);
     const c = text.charCodeAt(i);

@@ -8,7 +8,7 @@ import { pinoLevel } from '../log/logger.js';
 import { LineFramer } from '../io/line-framer.js';
 import { isUtf8 } from 'node:buffer';
 import { classifyLine, lastRecord, envelopeOf, RECORD, MALFORMED } from '../json/scan.js';
-import { parseLossless, stringifyLossless, toPlain, isPlainObject, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
+import { parseLossless, stringifyLossless, toPlain, isPlainObject, JsonSyntaxError, MAX_DEPTH, type LosslessValue } from '../json/lossless.js';
 import { lookalike, typeText, recordProblem, stateProblem, statedStreams, meantAs } from './message-shape.js';
 import type { Masker } from '../secrets/mask.js';
 import { spawnConnector, assertStarted, type ConnectorProcess } from '../connector/process.js';
@@ -68,7 +68,6 @@ export interface InvalidUtf8Count {
 }
 
 // the most parseLossless (json/lossless.ts) nests before it gives up
-const MAX_DEPTH = 2000;
 
 import { WarningLimiter, MAX_WARNINGS } from '../log/limit.js';
 type Validator = ((d: unknown) => boolean) & { errors?: unknown };

@@ -17,6 +17,7 @@ import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } f
 import { skipWs, skipString, skipValue, isKey, hasBackslash } from '../json/scan.js';
 import { LineFramer } from '../io/line-framer.js';
 import { PrivateDir } from '../io/temp-dir.js';
+import { checkNumber, seconds } from '../cli/numbers.js';
 import { lookalike, typeText } from '../run/message-shape.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
@@ -1065,7 +1066,15 @@ export async function runSingerTapShim(argv: string[]): Promise<number> {
       return doSpec(tap);
     case 'check':
       if (!need('config')) return usage('check needs --config');
-      return withConfigCopy(need('config')!, (config) => doCheck(t, config, Number(flags['check-timeout'] ?? 30) * 1000));
+    {
+      let timeoutMs: number;
+      try {
+        timeoutMs = checkNumber('check-timeout', flags['check-timeout'] ?? 30, seconds()) * 1000;
+      } catch (e) {
+        return usage((e as Error).message);
+      }
+      return withConfigCopy(need('config')!, (config) => doCheck(t, config, timeoutMs));
+    }
     case 'discover':
       if (!need('config')) return usage('discover needs --config');
       return withConfigCopy(need('config')!, (config) => doDiscover(t, config));

@@ -34,11 +34,14 @@ describe('numeric options', () => {
     expect(r.exitCode, r.stderr).toBe(0);
   });
 
-  it('the Singer-target shim checks --check-timeout', async () => {
+  it.each([
+    ['singer-target', '--target-json'],
+    ['singer-tap', '--tap-json'],
+  ])('the %s shim checks --check-timeout', async (name, flag) => {
     const { execa } = await import('execa');
-    const shim = join(FIX, '..', '..', 'shims', 'singer-target.mjs');
+    const shim = join(FIX, '..', '..', 'shims', `${name}.mjs`);
     for (const v of BAD.filter((x) => x !== '1.5')) {
-      const r = await execa(process.execPath, [shim, '--target-json', JSON.stringify({ command: process.execPath, args: ['-e', ''] }), 'check', '--config', CONFIG, '--check-timeout', v], { reject: false });
+      const r = await execa(process.execPath, [shim, flag, JSON.stringify({ command: process.execPath, args: ['-e', ''] }), 'check', '--config', CONFIG, '--check-timeout', v], { reject: false });
       expect(r.exitCode, `${v}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toContain(`--check-timeout "${v}"`);
     }
