@@ -19,6 +19,9 @@
 //                  live display on, redrawn 4 times a second
 //   host-off       host read --out DIR --progress=off   stderr to a file: no live view at all
 //                  (host-tty / host-off shows what the display costs the data path)
+//   select-none / select-all / select-field   (only with --only select) host read --out with no
+//                  --select, with --select '*.*' (nothing deselected: the byte path) and with
+//                  --select '!orders.note' (orders records scanned and rewritten)
 // The host runs `sh bench/replay-source.sh --file FILE`, which `exec`s cat on read.
 //
 // Pipelines and shims (a second table, at --pipe-records N, default 200,000: the Singer path is
@@ -77,6 +80,9 @@ const quick = argv.includes('--quick');
 let sizes = opt('--sizes') ? opt('--sizes').split(',').map(num) : [num(opt('--records', quick ? 200_000 : 1_000_000))];
 const runs = num(opt('--runs', quick ? 3 : 5));
 const only = opt('--only') ? new Set(opt('--only').split(',')) : undefined;
+// `--only select`: the three field-selection workloads (not in the default set)
+const SELECT_IDS = ['select-none', 'select-all', 'select-field'];
+if (only?.has('select')) for (const id of SELECT_IDS) only.add(id);
 const pipeRecords = num(opt('--pipe-records', quick ? 50_000 : 200_000));
 const resultsPath = argv.includes('--no-results') ? undefined : opt('--results', join(BENCH, 'results.md'));
 if (runs < 1) throw new Error('--runs must be at least 1');
@@ -192,7 +198,7 @@ function workloads(plain, state, empty) {
       if (mode !== 'drain') check(r.records === plain.records, `${id}: ${r.records} records, expected ${plain.records}`);
     },
   });
-  const host = (id, label, meta, { outDir = true, extra = [], stateCheck = false, pty = false } = {}) => ({
+  const host = (id, label, meta, { outDir = true, extra = [], stateCheck = false, pty = false, check: more } = {}) => ({
     id,
     label,
     meta,
@@ -208,6 +214,7 @@ function workloads(plain, state, empty) {
       if (pty) check(text !== readFileSync(err(id), 'utf8') && /^ {2}orders\s+RUNNING\s/m.test(text), `${id}: no live display in the terminal output`);
       if (outDir) verifyOut(out(id), meta, { state: stateCheck });
       if (extra.includes('--validate')) check(!/does not match its schema/.test(text), `schema warnings: ${text.slice(0, 400)}`);
+      more?.(out(id));
       rmSync(out(id), { recursive: true, force: true });
       return { engine_s: engineSeconds(text) };
     },
@@ -230,6 +237,14 @@ function workloads(plain, state, empty) {
   w.push(host('host-startup', 'host read --out, 0 records (fixed cost)', empty));
   w.push(host('host-tty', 'host read --out, live display on a pty (--progress=tty)', plain, { extra: ['--progress=tty'], pty: true }));
   w.push(host('host-off', 'host read --out, stderr to a file, --progress=off', plain, { extra: ['--progress=off'] }));
+  // field selection (--only select): no --select, `*.*` (nothing deselected: the byte path), and
+  // one field deselected (orders records scanned and rewritten; customers untouched)
+  if (only && SELECT_IDS.some((id) => only.has(id))) {
+    const firstOrder = (dir) => JSON.parse(readFileSync(join(dir, 'orders.jsonl'), 'utf8').split('\n', 1)[0]);
+    w.push(host('select-none', 'host read --out (no --select)', plain, { check: (d) => check('note' in firstOrder(d), 'orders lost note') }));
+    w.push(host('select-all', "host read --out --select '*.*'", plain, { extra: ['--select', '*.*'], check: (d) => check('note' in firstOrder(d), 'orders lost note') }));
+    w.push(host('select-field', "host read --out --select '!orders.note' (orders rewritten)", plain, { extra: ['--select', '!orders.note'], check: (d) => check(!('note' in firstOrder(d)), 'orders still have note') }));
+  }
   return only ? w.filter((x) => only.has(x.id)) : w;
 }
 

@@ -63,3 +63,40 @@ export function configuredStreams(catalog: unknown, file: string): ConfiguredStr
   if (!isPlainObject(catalog) || !Array.isArray(catalog['streams'])) throw new ConfigError(`the catalog ${file} has no "streams" array`, { file }, 'CATALOG_INVALID');
   return catalog['streams'] as ConfiguredStreamLike[];
 }
+
+/** What a --catalog file holds: a configured catalog, or a discovered one (bare or as `host discover`'s CATALOG message). */
+export type CatalogInput = { kind: 'configured'; catalog: Record<string, unknown> } | { kind: 'discovered'; catalog: Record<string, unknown>; message: boolean };
+
+/**
+ * Tell the --catalog forms apart by their shape: `{"type":"CATALOG","catalog":{...}}` (what
+ * `host discover` prints), `{"streams":[{"name":...}]}` (a discovered catalog), or
+ * `{"streams":[{"stream":{...},"sync_mode":...}]}` (a configured catalog).
+ */
+export function catalogInput(value: unknown, file: string): CatalogInput {
+  const bad = (what: string) => new ConfigError(`the catalog ${file} ${what}`, { file }, 'CATALOG_INVALID');
+  if (!isPlainObject(value)) throw bad('is not a JSON object: give a configured catalog, a discovered catalog, or the CATALOG message `host discover` prints');
+  let cat = value;
+  let message = false;
+  if (Object.hasOwn(value, 'type')) {
+    if (value['type'] !== 'CATALOG') throw bad(`is a ${typeof value['type'] === 'string' ? JSON.stringify(value['type'].slice(0, 40)) : 'typed'} message, not a CATALOG message or a catalog`);
+    if (!isPlainObject(value['catalog'])) throw bad('is a CATALOG message without a "catalog" object');
+    cat = value['catalog'];
+    message = true;
+  }
+  const streams = cat['streams'];
+  if (!Array.isArray(streams)) throw bad(`has no "streams" array${message ? ' in its "catalog"' : ''}`);
+  const at = message ? 'catalog.streams' : 'streams';
+  let configured = 0;
+  let discovered = 0;
+  streams.forEach((s, i) => {
+    if (!isPlainObject(s)) throw bad(`: ${at}[${i}] is not an object`);
+    const isConfigured = Object.hasOwn(s, 'stream');
+    const isDiscovered = Object.hasOwn(s, 'name');
+    if (isConfigured === isDiscovered) throw bad(`: ${at}[${i}] has ${isConfigured ? 'both "stream" and "name"' : 'neither "stream" (a configured stream) nor "name" (a discovered stream)'}`);
+    if (isConfigured) configured++;
+    else discovered++;
+  });
+  if (configured && discovered) throw bad(`mixes configured streams (with "stream") and discovered ones (with "name"); use one form`);
+  if (message && configured) throw bad('is a CATALOG message whose streams are configured streams; a CATALOG message holds discovered streams');
+  return configured || (!discovered && !message) ? { kind: 'configured', catalog: cat } : { kind: 'discovered', catalog: cat, message };
+}

@@ -8,10 +8,11 @@ import { HostError, EXIT, UsageError, InterruptedError } from '../errors.js';
 import { stringifyLossless } from '../json/lossless.js';
 import { spec, check, discover, readWith, DEFAULTS, type CommonOptions, type ReadOptions, type ReadResult } from '../run/operations.js';
 import { parseStreamList } from '../catalog/configure.js';
+import { parseSelectList } from '../catalog/select.js';
 import { formatSummary, stateSnapshot } from './summary.js';
 import { LiveView, progressMode, type ProgressOption } from './progress.js';
 import { stateOptions, stateCommand } from './state.js';
-import { numberOption, seconds, LINE_BYTES } from './numbers.js';
+import { numberOption, seconds, LINE_BYTES, type NumberRule } from './numbers.js';
 import type { ValidateMode } from '../run/read-engine.js';
 
 import { registerBuiltinReferenceKinds } from '../connector/register-builtins.js';
@@ -20,10 +21,31 @@ import { registerGitAndDockerReferenceKinds } from '../connector/register-git-do
 registerBuiltinReferenceKinds();
 registerGitAndDockerReferenceKinds();
 
+/** `--limit`: a whole number of records per stream; `--sample` without it. */
+const RECORD_LIMIT: NumberRule = { min: 1, minInclusive: true, max: Number.MAX_SAFE_INTEGER, integer: true, unit: 'a whole number of records' };
+const SAMPLE_LIMIT = 10;
+
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const EPILOGUE = `Connector: a path to an executable (or a .py/.mjs/.sh script), or after -- a program and its arguments.
-Exit codes: 0 ok, 2 usage or config error, 3 connector failed, 4 check failed, 5 timeout, 6 state or lock error, 7 protocol violation, 8 test failures, 130/143 interrupted.`;
+// The kinds of connector reference (src/connector/resolve.ts, register-builtins.ts, register-git-docker.ts)
+const CONNECTORS = `Connector (CONNECTOR, and --destination of run), one of:
+  ./source.py                         a path to an executable, or a .py/.mjs/.js/.sh script
+  -- python3 my_source.py --debug     after --: a program and its arguments (no shell)
+  pypi:airbyte-source-faker==6.2.21   a PyPI package in its own virtualenv (no ==VERSION: latest)
+  npm:@acme/source-x@1.2.0            an npm package; its bin runs (no @VERSION: latest)
+  git:https://github.com/acme/connectors.git#v1.2.0:source-x
+                                      a git repository: #branch, tag or commit, :sub-folder
+  manifest:./manifest.yaml            an Airbyte declarative (low-code) YAML source
+  docker:airbyte/source-faker:6.2.21  a container image (docker run --rm -i)
+  faker                               a name in the registry file (--registry)
+  A Singer tap: add --protocol singer (a target: --destination-protocol singer).
+  pypi:, npm:, git: and manifest: (its runner) are installed once, into --cache-dir.`;
+
+const EXIT_CODES = 'Exit codes: 0 ok, 2 usage or config error, 3 connector failed, 4 check failed, 5 timeout, 6 state or lock error, 7 protocol violation, 8 test failures, 130/143 interrupted.';
+
+const EPILOGUE = `${CONNECTORS}\n${EXIT_CODES}`;
+
+const SELECT_DESCRIBE = "select streams and fields, Meltano-style (repeat it; one pattern each): STREAM.FIELD with * ? [abc] wildcards, ! excludes: users.*, orders.id, '!users.email', *.*; primary key and cursor fields are always kept; applied after --streams";
 
 interface Common {
   connector?: string;
@@ -49,14 +71,15 @@ function connectorOf(a: Common): string | string[] {
 
 function commonOptions(y: Argv): Argv<Common> {
   return y
-    .positional('connector', { type: 'string', describe: 'path to the connector executable (or use -- program args)' })
+    .positional('connector', { type: 'string', describe: 'the connector: a path, pypi:, npm:, git:, manifest: or docker: reference, or a registry name (see below); or use -- program args' })
     .option('timeout', numberOption('timeout', seconds(), { default: DEFAULTS.timeoutMs / 1000, describe: 'seconds allowed for spec, check and discover' }))
     .option('kill-grace', numberOption('kill-grace', seconds(true), { default: DEFAULTS.killGraceMs / 1000, describe: 'seconds between SIGTERM and SIGKILL when stopping a connector' }))
     .option('max-line-bytes', numberOption('max-line-bytes', LINE_BYTES, { default: DEFAULTS.maxLineBytes, describe: 'longest stdout line accepted from the connector' }))
     .option('cache-dir', { type: 'string', describe: 'where pypi:, npm: and git: connectors are installed (default $CONNECTOR_HOST_CACHE or ~/.cache/connector-host)' })
     .option('python', { type: 'string', describe: 'Python interpreter for pypi: connectors (e.g. python3.11)' })
     .option('registry', { type: 'string', describe: 'registry file of named connectors (default $CONNECTOR_HOST_REGISTRY, ./connectors.yaml, ~/.config/connector-host/registry.yaml)' })
-    .option('protocol', { choices: ['native', 'singer'], describe: 'singer: the connector is a Singer tap, run through the Singer-tap shim' }) as unknown as Argv<Common>;
+    .option('protocol', { choices: ['native', 'singer'], describe: 'singer: the connector is a Singer tap, run through the Singer-tap shim' })
+    .epilogue(EPILOGUE) as unknown as Argv<Common>;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -92,20 +115,23 @@ export async function main(argv: string[]): Promise<number> {
       .option('progress', { choices: ['auto', 'tty', 'plain', 'off'], default: 'auto', describe: 'live view on stderr: tty (redrawn in place), plain (a line every 5 s), off; auto: tty on a terminal unless CI is set, else plain' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress and no summary (errors are still printed); logs at warn unless --log-level' })
       .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
-      .option('catalog', { type: 'string', describe: 'configured catalog file; without it, discover and select all streams' })
+      .option('catalog', { type: 'string', describe: 'catalog file: a configured catalog (host catalog > FILE), or a discovered one (host discover > FILE: all streams, default sync modes); without it, discover and select all streams' })
       .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
+      .option('select', { type: 'string', describe: SELECT_DESCRIBE })
       .option('state', { type: 'string', describe: 'state file (default DIR/state.json with --out)' })
       .option('out', { type: 'string', describe: 'output directory: DIR/<stream>.jsonl, manifest.json, state.json' })
       .option('validate', { choices: ['off', 'warn', 'fail'], default: DEFAULTS.validate, describe: "check records against their stream's json_schema" })
       .option('on-invalid-utf8', { choices: ['replace', 'fail'], default: 'replace', describe: 'invalid UTF-8 in a line: replace it with U+FFFD (counted in the summary) or fail the run' })
       .option('heartbeat-timeout', numberOption('heartbeat-timeout', seconds(), { default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' }))
       .option('commit-interval', numberOption('commit-interval', seconds(true), { default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' }))
-      .option('full-refresh', { type: 'boolean', default: false, describe: 'ignore the stored state of the streams read: read them from the start, replace their data, and replace the stored state only if the run succeeds' });
+      .option('full-refresh', { type: 'boolean', default: false, describe: 'ignore the stored state of the streams read: read them from the start, replace their data, and replace the stored state only if the run succeeds' })
+      .option('limit', numberOption('limit', RECORD_LIMIT, { describe: 'at most N records per stream: the connector is stopped once every stream has N (or has finished); no state is committed' }));
   const readArgs = (a: Common & Record<string, unknown>) => ({
     ...opts(a),
     configFile: a.config,
     catalogFile: a['catalog'] as string | undefined,
     streams: parseStreamList(a['streams'] as string | undefined),
+    select: parseSelectList(a['select'] as string | string[] | undefined),
     stateFile: a['state'] as string | undefined,
     out: a['out'] as string | undefined,
     validate: a['validate'] as ValidateMode,
@@ -113,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     heartbeatMs: (a['heartbeat-timeout'] as number) * 1000,
     commitIntervalMs: (a['commit-interval'] as number) * 1000,
     fullRefresh: a['full-refresh'] as boolean,
+    limit: a['limit'] as number | undefined,
   });
   // the live view during the read, then the summary (src/cli/progress.ts, summary.ts)
   const withLiveView = async (a: Common & Record<string, unknown>, label: string, go: (onStart: ReadOptions['onStart']) => Promise<ReadResult>) => {
@@ -173,17 +200,46 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'catalog [connector]',
+      'print a configured catalog (pretty JSON) to edit and pass to read or run with --catalog',
+      (y) =>
+        commonOptions(y)
+          .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
+          .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
+          .option('select', { type: 'string', describe: SELECT_DESCRIBE })
+          .example('$0 catalog ./source.py --config c.json > catalog.json', 'every stream, default sync modes; edit it, then: host read ./source.py --config c.json --catalog catalog.json')
+          .example("$0 catalog ./source.py --config c.json --select 'users.*' --select orders.id", 'users with all fields; orders with id (and its key and cursor fields)')
+          .example("$0 catalog ./source.py --config c.json --select '!users.email'", 'everything except users.email')
+          .example('$0 catalog ./source.py --config c.json --streams users --select users.name', '--streams narrows, --select applies to what is left'),
+      async (a) => {
+        const { buildCatalog } = await import('../run/operations.js');
+        const cat = await buildCatalog(connectorOf(a), {
+          ...opts(a),
+          configFile: a.config,
+          streams: parseStreamList(a['streams'] as string | undefined),
+          select: parseSelectList(a['select'] as string | string[] | undefined),
+        });
+        process.stdout.write(stringifyLossless(cat, 2) + '\n');
+      },
+    )
+    .command(
       'read [connector]',
       'read records: into --out DIR (JSONL per stream, exactly-once state), or as NDJSON on stdout',
       (y) =>
         readOptions(y)
           .option('format', { choices: ['airbyte', 'singer'], default: 'airbyte', describe: 'stdout format without --out: Airbyte RECORD/STATE, or Singer SCHEMA/RECORD/STATE for `| target-x`' })
+          .option('sample', { type: 'boolean', default: false, describe: `a quick look: --limit ${SAMPLE_LIMIT} unless --limit is given; records on stdout with no state and nothing written, or into --out as with --limit` })
+          .example('$0 read ./source.py --config config.json --sample', `the first ${SAMPLE_LIMIT} records of each stream on stdout; nothing written`)
           .example('$0 read ./source.py --config config.json --out ./out', 'records to ./out/<stream>.jsonl, state to ./out/state.json')
           .example('$0 read ./source.py --config config.json --streams users | head', 'NDJSON on stdout')
           .example('$0 read ./source.py --config config.json --format singer | target-jsonl', 'into a Singer target')
           .example('$0 read --config c.json --out ./out -- python3 my_source.py', 'a connector run by an interpreter'),
       async (a) => {
-        await withLiveView(a, 'read', (onStart) => readWith(connectorOf(a), { ...readArgs(a), format: a.format as 'airbyte' | 'singer', onStart }));
+        const sample = a['sample'] === true;
+        // a sample reads from the start and keeps no state: a --state file would be neither read nor written
+        if (sample && a['state'] !== undefined) throw new UsageError('--sample takes no --state: a sample to stdout reads from the start and keeps nothing; use --limit N --state F to read a few records from where a state stands (it is not changed)');
+        const limit = sample ? ((a['limit'] as number | undefined) ?? SAMPLE_LIMIT) : (a['limit'] as number | undefined);
+        await withLiveView(a, 'read', (onStart) => readWith(connectorOf(a), { ...readArgs(a), limit, format: a.format as 'airbyte' | 'singer', onStart }));
       },
     )
     .command(
@@ -247,30 +303,40 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       'connectors <action> [connector]',
-      'named and installed connectors: list, info, install, remove',
+      "named and installed connectors: list, info, install (a pypi: reference without a version: resolve the latest again), remove; which (print the command line of the connector's own program), exec (run it with the arguments after --)",
       (y) =>
         y
-          .positional('action', { choices: ['list', 'info', 'install', 'remove'], describe: 'what to do' })
-          .positional('connector', { type: 'string', describe: 'a registry name or a reference (pypi:…, npm:…, git:…)' })
+          .positional('action', { choices: ['list', 'info', 'install', 'remove', 'which', 'exec'], describe: 'what to do' })
+          .positional('connector', { type: 'string', describe: 'a registry name, a path, or a reference (pypi:…, npm:…, git:…, docker:…, manifest:…)' })
           .option('cache-dir', { type: 'string', describe: 'the connector cache (default $CONNECTOR_HOST_CACHE or ~/.cache/connector-host)' })
           .option('python', { type: 'string', describe: 'Python interpreter for pypi: connectors' })
           .option('registry', { type: 'string', describe: 'registry file of named connectors' })
           .example('$0 connectors list', 'the registry and the cache')
           .example('$0 connectors install pypi:airbyte-source-faker==6.2.21', 'install ahead of a run')
-          .example('$0 connectors info git:https://github.com/acme/connectors#v1:source-x', 'provenance and licence'),
+          .example('$0 connectors install pypi:tap-jsonl', 'resolve the latest again (an older version stays, pinned by its version)')
+          .example('$0 connectors info git:https://github.com/acme/connectors#v1:source-x', 'provenance and licence')
+          .example('$0 connectors which pypi:tap-jsonl', 'one line, the command shell-quoted where needed: <cache>/pypi/tap-jsonl/<version>-cpython-311/bin/tap-jsonl')
+          .example('$0 connectors exec pypi:tap-jsonl -- --config tap.json | $0 connectors exec pypi:target-jsonl -- --config target.json', "Meltano's invoke: install if needed, run with the arguments after --, exit code passed through")
+          .example('eval "$($0 connectors which faker) --help"', 'a registry name, run by hand'),
       async (a) => {
         const { connectorsCommand } = await import('./connectors.js');
         const resolve = { cacheDir: a['cache-dir'] as string | undefined, python: a.python as string | undefined, registry: a.registry as string | undefined, logger: (logger ??= createLogger({ level: a['log-level'] as never })) };
-        await connectorsCommand(a.action as string, a.connector as string | undefined, resolve, (line) => process.stdout.write(line + '\n'));
+        if (a.action === 'exec') {
+          // the connector gets the signals (forwarded, or from the terminal) and decides; the host waits for its exit code
+          process.off('SIGINT', sigint);
+          process.off('SIGTERM', sigterm);
+        }
+        const args = ((a['--'] as (string | number)[] | undefined) ?? []).map(String);
+        code = await connectorsCommand(a.action as string, a.connector as string | undefined, resolve, (line) => process.stdout.write(line + '\n'), args);
       },
     )
     .command(
-      'state <action> [file]',
-      'the stored state: show (or --history), set, clear, import --from meltano|airbyte|singer; changes are locked, atomic and kept in a history',
+      'state <action> [file] [into]',
+      'the stored state: show (or --history), set, clear, import --from meltano|airbyte|singer; FILE is the state file (or --state FILE, --out DIR), for import the file to import and INTO the state file; changes are locked, atomic and kept in a history',
       (y) => stateOptions(y),
       (a) => stateCommand(a, (t) => process.stdout.write(t), (t) => process.stderr.write(t)),
     )
-    .demandCommand(1, 'name a command: spec, check, discover, read, run, test, connectors or state')
+    .demandCommand(1, 'name a command: spec, check, discover, catalog, read, run, test, connectors or state')
     .strict()
     .epilogue(EPILOGUE)
     .version(VERSION)

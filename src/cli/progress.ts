@@ -80,9 +80,9 @@ interface Track {
   hist: { t: number; r: number }[];
 }
 
-/** The state a stream is shown in: its STREAM_STATUS, or RUNNING once records arrive. */
+/** The state a stream is shown in: how it ended (once the connector exited), its STREAM_STATUS, or RUNNING once records arrive. */
 export function streamState(s: RunStream): string {
-  const st = s.status?.toUpperCase();
+  const st = (s.ended ?? s.status)?.toUpperCase();
   if (s.records > 0 && (st === undefined || st === 'STARTED')) return 'RUNNING';
   return st ?? 'WAITING';
 }

@@ -12,8 +12,16 @@
 //   3. renames the temp folder onto <entry> (atomic on one filesystem);
 // so a failed or killed install leaves no half-made entry behind (its temp folder is
 // removed on failure, or by the next install of that entry if the process died).
+//
+// An entry whose key is only known after the install (pypi: without a version: the folder is
+// named by the version installed) is built in a temp folder under another lock, then placed
+// with placeEntry (the entry's own lock; an entry already complete wins and the temp folder
+// goes), and found again through a pointer: a small JSON file beside the entries
+// (e.g. pypi/<name>/latest-cpython-311 -> {"target": "7.2.1-cpython-311"}), written
+// atomically. A pointer whose target is gone is stale: readPointer still returns it, and the
+// caller installs again.
 
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -107,55 +115,132 @@ export interface EnsureResult<M extends CacheMarker> {
 /** Make sure a cache entry exists: reuse it, or install it atomically under its lock. */
 export async function ensureEntry<M extends CacheMarker>(entryDir: string, o: EnsureOptions<M>): Promise<EnsureResult<M>> {
   const accept = o.accept ?? (() => true);
-  const ready = () => {
-    const m = readMarker<M>(entryDir);
-    return m && accept(m) ? m : undefined;
-  };
-  const found = ready();
+  const found = completeEntry(entryDir, accept);
   if (found) return { dir: entryDir, marker: found, installed: false };
 
   const lock = await lockEntry(entryDir, { logger: o.logger, timeoutMs: o.lockTimeoutMs, what: o.what });
   try {
-    const again = ready(); // another run may have finished it while we waited
+    const again = completeEntry(entryDir, accept); // another run may have finished it while we waited
     if (again) return { dir: entryDir, marker: again, installed: false };
     removeLeftovers(entryDir);
-    const tmp = `${entryDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const tmp = tempSibling(entryDir);
     try {
       const marker = await o.install(tmp);
-      writeMarker(tmp, marker);
-      // An incomplete or unaccepted entry is moved aside first (rename over a non-empty folder fails).
-      if (existsSync(entryDir)) {
-        const old = `${entryDir}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
-        renameSync(entryDir, old);
-        rmSync(old, { recursive: true, force: true });
-      }
-      renameSync(tmp, entryDir);
+      moveIntoPlace(tmp, entryDir, marker);
       return { dir: entryDir, marker, installed: true };
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });
       throw e;
     } finally {
       lock.release();
-      // nothing of a failed first install stays behind, not even the empty parent folder
-      try {
-        if (!existsSync(entryDir) && readdirSync(dirname(entryDir)).length === 0) rmdirSync(dirname(entryDir));
-      } catch {
-        /* not empty, or gone */
-      }
+      removeEmptyParent(entryDir);
     }
   } finally {
     lock.release();
   }
 }
 
-function writeMarker(dir: string, marker: CacheMarker): void {
-  const p = join(dir, MARKER);
-  writeFileSync(`${p}.tmp`, JSON.stringify(marker, null, 2) + '\n');
-  renameSync(`${p}.tmp`, p);
+/** The marker of a complete entry that `accept` takes, else undefined. */
+export function completeEntry<M extends CacheMarker>(entryDir: string, accept: (m: M) => boolean = () => true): M | undefined {
+  const m = readMarker<M>(entryDir);
+  return m && accept(m) ? m : undefined;
 }
 
-/** Under the entry's lock: remove temp folders left by installs that died. */
-function removeLeftovers(entryDir: string): void {
+/** A fresh temp folder name beside `entryDir` (removed by removeLeftovers under the entry's lock if its process dies). */
+export function tempSibling(entryDir: string): string {
+  return `${entryDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+// Write the marker into the finished temp folder and rename it onto the entry (an incomplete
+// or unaccepted entry there is moved aside first: a rename over a non-empty folder fails).
+function moveIntoPlace(tmp: string, entryDir: string, marker: CacheMarker): void {
+  writeMarker(tmp, marker);
+  if (existsSync(entryDir)) {
+    const old = `${entryDir}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
+    renameSync(entryDir, old);
+    rmSync(old, { recursive: true, force: true });
+  }
+  renameSync(tmp, entryDir);
+}
+
+// nothing of a failed first install stays behind, not even the empty parent folder
+function removeEmptyParent(entryDir: string): void {
+  try {
+    if (!existsSync(entryDir) && readdirSync(dirname(entryDir)).length === 0) rmdirSync(dirname(entryDir));
+  } catch {
+    /* not empty, or gone */
+  }
+}
+
+/**
+ * Place a folder built elsewhere (a temp folder beside `entryDir`, same filesystem) as the
+ * entry, under the entry's lock. When the entry is already complete (another run, or a pinned
+ * install of the same version) it is kept and `tmp` is removed: installed is false.
+ */
+export async function placeEntry<M extends CacheMarker>(
+  entryDir: string,
+  tmp: string,
+  marker: M,
+  o: { logger?: Logger | undefined; what?: string | undefined; accept?: ((m: M) => boolean) | undefined; lockTimeoutMs?: number | undefined } = {},
+): Promise<EnsureResult<M>> {
+  const lock = await lockEntry(entryDir, { logger: o.logger, timeoutMs: o.lockTimeoutMs, what: o.what });
+  try {
+    const there = completeEntry(entryDir, o.accept);
+    if (there) {
+      rmSync(tmp, { recursive: true, force: true });
+      return { dir: entryDir, marker: there, installed: false };
+    }
+    removeLeftovers(entryDir);
+    moveIntoPlace(tmp, entryDir, marker);
+    return { dir: entryDir, marker, installed: true };
+  } finally {
+    lock.release();
+  }
+}
+
+/** Rewrite a complete entry's marker (atomic; e.g. to record a repair). */
+export function rewriteMarker(entryDir: string, marker: CacheMarker): void {
+  writeMarker(entryDir, marker);
+}
+
+function writeMarker(dir: string, marker: CacheMarker): void {
+  const p = join(dir, MARKER);
+  const tmp = `${p}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, JSON.stringify(marker, null, 2) + '\n');
+  renameSync(tmp, p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// pointers
+
+export interface CachePointer {
+  /** The entry's folder name, a sibling of the pointer file. */
+  target: string;
+  version: string;
+  resolved_at: string;
+}
+
+/** A pointer file's content; undefined when there is none, or it is not a pointer (a folder, garbage). */
+export function readPointer(file: string): CachePointer | undefined {
+  try {
+    if (!statSync(file).isFile()) return undefined;
+    const p = JSON.parse(readFileSync(file, 'utf8')) as Partial<CachePointer>;
+    if (typeof p.target !== 'string' || !/^[A-Za-z0-9._+@-]+$/.test(p.target) || p.target === '.' || p.target === '..') return undefined;
+    return { target: p.target, version: String(p.version ?? ''), resolved_at: String(p.resolved_at ?? '') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write a pointer atomically (a reader sees the old one or the new one). */
+export function writePointer(file: string, p: CachePointer): void {
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.ptr-tmp`;
+  writeFileSync(tmp, JSON.stringify(p) + '\n');
+  renameSync(tmp, file);
+}
+
+/** Under the entry's lock: remove temp folders (and pointer temp files) left by installs that died. */
+export function removeLeftovers(entryDir: string): void {
   const parent = dirname(entryDir);
   const base = basename(entryDir);
   let names: string[] = [];
@@ -165,7 +250,7 @@ function removeLeftovers(entryDir: string): void {
     return;
   }
   for (const n of names) {
-    if (n.startsWith(`${base}.tmp-`) || n.startsWith(`${base}.old-`)) rmSync(join(parent, n), { recursive: true, force: true });
+    if (n.startsWith(`${base}.tmp-`) || n.startsWith(`${base}.old-`) || (n.startsWith(`${base}.`) && n.endsWith('.ptr-tmp'))) rmSync(join(parent, n), { recursive: true, force: true });
   }
 }
 

@@ -4,7 +4,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { Readable, type Writable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
-import { stderrLevel } from '../log/logger.js';
+import { StderrLog } from '../log/stderr.js';
 import { LineFramer } from '../io/line-framer.js';
 import type { Masker } from '../secrets/mask.js';
 import type { ConnectorRef } from './resolve.js';
@@ -122,7 +122,7 @@ export class ConnectorProcess {
   readonly stdin: Writable | undefined;
   private readonly sub: ResultPromise;
   private readonly out: ConnectorStdout;
-  private readonly tail: string[] = [];
+  private readonly stderrLog: StderrLog;
   private readonly opts: SpawnOptions;
   private exitInfo: ExitInfo | undefined;
   private readonly exited: Promise<ExitInfo>;
@@ -144,6 +144,11 @@ export class ConnectorProcess {
   constructor(ref: ConnectorRef, args: string[], opts: SpawnOptions) {
     this.ref = ref;
     this.opts = opts;
+    this.stderrLog = new StderrLog({
+      log: opts.logger.child({ connector: ref.name, source: 'stderr' }),
+      mask: (s) => opts.masker.mask(s),
+      keep: opts.stderrTailLines ?? 20,
+    });
     const finalArgs = ref.prepareArgs ? ref.prepareArgs(args, opts.filesDir) : args;
     this.sub = execa(ref.command, [...ref.args, ...finalArgs], {
       stdin: opts.stdin ? 'pipe' : 'ignore',
@@ -185,6 +190,8 @@ export class ConnectorProcess {
     rawOut.once('end', () => this.onStdoutEnd());
     this.sub.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
       this.leader = { code, signal };
+      // the lines still in the pipe are logged at WARN at least; the rest when its stdio is closed (finish)
+      if (!this.stopping && ((code !== null && code !== 0) || (code === null && signal !== null))) this.stderrLog.failing();
       this.resolveLeaderGone();
       if (this.stdioOpen === 0) return this.finish();
       // something else still holds its stdout or stderr: a short grace for EOF, then stop it
@@ -219,6 +226,8 @@ export class ConnectorProcess {
     live.delete(this);
     if (this.group) forgetGroup(this.group, this.groupFile);
     this.exitInfo = info ?? { exitCode: this.leader?.code ?? undefined, signal: this.leader?.signal ?? undefined, spawnError: undefined };
+    this.stderrLog.end();
+    if (!this.exitInfo.spawnError) this.noteFailure(this.exitInfo.exitCode, this.exitInfo.signal);
     this.resolveLeaderGone();
     this.resolveExited(this.exitInfo);
   }
@@ -275,28 +284,33 @@ export class ConnectorProcess {
     return this.releasing;
   }
 
+  // A non-zero exit, or a signal the host did not send: the connector failed (see log/stderr.ts).
+  private noteFailure(code: number | undefined, signal: string | undefined): void {
+    if (this.stopping) return;
+    if (code !== undefined && code !== 0) this.stderrLog.failed(`exited with code ${code}`);
+    else if (code === undefined && signal) this.stderrLog.failed(`was killed by ${signal}`);
+  }
+
   private pumpStderr(stderr: Readable): void {
-    const keep = this.opts.stderrTailLines ?? 20;
-    const log = this.opts.logger.child({ connector: this.ref.name, source: 'stderr' });
     const framer = new LineFramer({
       maxLineBytes: 64 * 1024,
       overflow: 'truncate',
       onLine: (buf, s, e) => {
         if (e === s) return;
-        const line = this.opts.masker.mask(buf.toString('utf8', s, e));
-        this.tail.push(line);
-        if (this.tail.length > keep) this.tail.shift();
-        log[stderrLevel(line)](line);
+        this.stderrLog.line(buf.toString('utf8', s, e));
       },
     });
     stderr.on('data', (chunk: Buffer) => framer.push(chunk));
-    stderr.on('end', () => framer.end());
+    stderr.on('end', () => {
+      framer.end();
+      this.stderrLog.end();
+    });
     stderr.on('error', () => {});
   }
 
   /** The last stderr lines, secrets masked. */
   stderrTail(): string[] {
-    return [...this.tail];
+    return this.stderrLog.lines();
   }
 
   /** Resolves once the connector has exited and its stdio is closed (or was released: see eofGraceMs). */

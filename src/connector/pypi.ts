@@ -1,29 +1,61 @@
 // `pypi:NAME[==VERSION]`: a Python connector installed from PyPI into its own virtualenv
 // in the cache (src/connector/cache.ts), once, and reused.
 //
-//   <cache>/pypi/<normalised name>/<version or "latest">-<python cache tag>/
-//       bin/python, lib/..., .connector-host.json (the marker, written last)
+//   <cache>/pypi/<normalised name>/<version>-<python cache tag>/
+//       bin/python, bin/<console scripts>, lib/..., .connector-host.json (the marker, written last)
+//   <cache>/pypi/<normalised name>/latest-<python cache tag>      a pointer file: {"target": "<version>-<tag>", ...}
+//   <cache>/tools/uv/bin/uv                                         uv, when the host installed it
 //
-// - Without a version the latest is installed the first time and then reused as it is
-//   (the marker records the version actually installed); `host connectors install`
-//   refreshes it. A pinned version gets its own venv, and so does another interpreter
-//   (`--python`, ResolveOptions.python): the folder name carries its cache tag (cpython-311).
-// - `uv` is used when it is on PATH (uv venv + uv pip install), else `python -m venv` + pip.
-// - The venv is made in a temp sibling and renamed into place, so console-script shebangs
-//   would point at the temp path: the connector is started as `<venv>/bin/python
-//   <venv>/bin/<script>` (Python ignores the shebang line), which is what the shebang
-//   would have done.
+// - Without a version the latest is resolved to a concrete one: the venv is built in a temp
+//   folder, the installed version read, and the folder placed at <version>-<tag>; the pointer
+//   `latest-<tag>` names it. So a later `pypi:NAME==<that version>` finds it and installs
+//   nothing, and the latest is reused as it is until `host connectors install` (installPypi's
+//   `refresh`) resolves it again. When other versions of the package are there already, the
+//   latest version is looked up first (uv pip compile, or pip install --dry-run; nothing is
+//   installed) so that one already there is only pointed at. A pointer whose folder was
+//   removed is stale: the latest is installed again. A pinned version gets its own folder, and
+//   so does another interpreter (`--python`, ResolveOptions.python): the folder name carries
+//   its cache tag (cpython-311).
+// - The installer is uv when it can be had: $CONNECTOR_HOST_UV (a path), else `uv` on PATH,
+//   else a uv the host installs once into <cache>/tools/uv with the interpreter's pip
+//   (`pip install --target`, under the cache's entry lock); pip (`python -m venv` + pip) when
+//   that fails, or when CONNECTOR_HOST_NO_UV is set. uv reads its own settings (uv.toml, UV_*);
+//   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and PIP_CERT are passed on as their uv equivalents when
+//   those are unset. uv venvs are seeded with pip (`--seed`), as `python -m venv` ones are.
+// - Venvs work where they end up: uv makes them `--relocatable` (a script finds the python
+//   beside itself); for pip, the temp folder's path in bin/ (shebangs, activate's
+//   VIRTUAL_ENV) and pyvenv.cfg is rewritten to the final path before the rename. So
+//   `<venv>/bin/tap-x` runs by itself (`host connectors which|exec`). An entry made by an older
+//   host (a marker without `scripts`) is repaired the same way when next used. The host itself
+//   starts a connector as `<venv>/bin/python <venv>/bin/<script>`, which needs no shebang.
+// - An install logs at info on stderr: a line when it starts, one every 5 s while it runs
+//   ($CONNECTOR_HOST_PROGRESS_INTERVAL ms) with the installer's latest line, and one at the end.
 // - The entry point is a console script of the package (importlib.metadata, read with the
 //   venv's python): source-*, destination-*, tap-*, target-* first, else the only one.
 
-import { existsSync } from 'node:fs';
-import { join, delimiter } from 'node:path';
+import { existsSync, lstatSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { join, delimiter, dirname, basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { ConnectorRef, ResolveOptions } from './resolve.js';
-import { cacheRoot, ensureEntry, safeSegment, type CacheMarker } from './cache.js';
+import { isExecutableFile } from './resolve.js';
+import {
+  cacheRoot,
+  ensureEntry,
+  lockEntry,
+  placeEntry,
+  completeEntry,
+  readMarker,
+  readPointer,
+  writePointer,
+  rewriteMarker,
+  removeLeftovers,
+  tempSibling,
+  safeSegment,
+  type CacheMarker,
+} from './cache.js';
 
 export interface PypiSpec {
   /** As written (validated). */
@@ -42,6 +74,12 @@ export interface PypiMarker extends CacheMarker {
   installer: 'pip' | 'uv';
   /** console script name -> "module:attr". */
   console_scripts: Record<string, string>;
+  /**
+   * How the bin/ scripts find the venv's python: `relocatable` (uv: relative to the script),
+   * `fixed` (absolute, rewritten to this folder). Absent: made by an older host, whose scripts
+   * named the temp folder (repaired when next used).
+   */
+  scripts?: 'relocatable' | 'fixed' | undefined;
 }
 
 export interface PypiInstall {
@@ -51,6 +89,16 @@ export interface PypiInstall {
   /** False when the venv was already there. */
   installed: boolean;
   python: string;
+}
+
+export interface PypiInstallOptions extends ResolveOptions {
+  /** How the user named it, for messages. */
+  raw?: string | undefined;
+  /** A package folder (a git checkout) to install instead of the PyPI package, cached under cacheKey. */
+  from?: string | undefined;
+  cacheKey?: string | undefined;
+  /** Without a version: resolve the latest again even when a pointer names one (`host connectors install`). */
+  refresh?: boolean | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
@@ -78,7 +126,7 @@ export function parsePypiSpec(rest: string, raw = `pypi:${rest}`): PypiSpec {
   return { name, normalized: name.toLowerCase().replace(/[-_.]+/g, '-'), version };
 }
 
-interface PythonInfo {
+export interface PythonInfo {
   version: string;
   tag: string;
   executable: string;
@@ -108,19 +156,11 @@ export function probePython(python: string): Promise<PythonInfo> {
   return p;
 }
 
-let uvPath: Promise<string | undefined> | undefined;
-/** `uv` when it is on PATH. */
-function findUv(): Promise<string | undefined> {
-  if (process.env['CONNECTOR_HOST_NO_UV']) return Promise.resolve(undefined);
-  uvPath ??= execa('uv', ['--version'], { reject: false, stdin: 'ignore', timeout: 10_000 }).then((r) => (r.exitCode === 0 ? 'uv' : undefined));
-  return uvPath;
-}
-
 /** Run a tool, its output (stdout and stderr) to the logger at debug; returns its last lines. */
 export async function runLogged(
   command: string,
   args: string[],
-  o: { logger: Logger; tool: string; env?: Record<string, string>; cwd?: string },
+  o: { logger: Logger; tool: string; env?: Record<string, string>; cwd?: string; onLine?: (line: string) => void },
 ): Promise<{ ok: boolean; tail: string[]; why: string }> {
   const sub = execa(command, args, { all: true, buffer: false, reject: false, stdin: 'ignore', env: o.env, extendEnv: true, cwd: o.cwd });
   const tail: string[] = [];
@@ -128,6 +168,7 @@ export async function runLogged(
     const rl = createInterface({ input: sub.all, crlfDelay: Infinity });
     for await (const line of rl) {
       o.logger.debug({ tool: o.tool }, line);
+      o.onLine?.(line);
       tail.push(line);
       if (tail.length > 200) tail.shift();
     }
@@ -156,6 +197,216 @@ export function failureSummary(tail: string[], errorLine: RegExp, fromStart = fa
   return pick.join('\n');
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// the installer: uv when it can be had, else pip
+
+export type Installer = { kind: 'uv'; uv: string } | { kind: 'pip' };
+
+/** What the host asks pip for when it installs uv into its cache (`uv venv --relocatable` is needed). */
+export const UV_REQUIREMENT = 'uv>=0.5';
+
+const envFlag = (v: string | undefined) => v !== undefined && !['', '0', 'false', 'no'].includes(v.toLowerCase());
+
+/** `uv --version` of a uv recent enough (0.5 or later), else undefined. */
+async function uvVersion(uv: string): Promise<string | undefined> {
+  const r = await execa(uv, ['--version'], { reject: false, stdin: 'ignore', timeout: 15_000 });
+  const m = r.exitCode === 0 ? /\buv (\d+)\.(\d+)\.(\d+)/.exec(String(r.stdout)) : null;
+  if (!m) return undefined;
+  if (Number(m[1]) === 0 && Number(m[2]) < 5) return undefined;
+  return `${m[1]}.${m[2]}.${m[3]}`;
+}
+
+let uvOnPath: Promise<string | undefined> | undefined;
+const uvInCache = new Map<string, Promise<string | undefined>>();
+
+/** The directory of the uv the host installs into its cache. */
+export function uvToolDir(opts: { cacheDir?: string | undefined } = {}): string {
+  return join(cacheRoot(opts), 'tools', 'uv');
+}
+
+/**
+ * The installer for the next install: none of uv when CONNECTOR_HOST_NO_UV is set; else
+ * $CONNECTOR_HOST_UV, `uv` on PATH, or the cache's own uv (installed now, once, with pip);
+ * pip when none of these can be had.
+ */
+export async function chooseInstaller(opts: ResolveOptions, python: PythonInfo, logger: Logger): Promise<Installer> {
+  if (envFlag(process.env['CONNECTOR_HOST_NO_UV'])) return { kind: 'pip' };
+  const explicit = process.env['CONNECTOR_HOST_UV'];
+  if (explicit) {
+    if (await uvVersion(explicit)) return { kind: 'uv', uv: explicit };
+    logger.warn({ uv: explicit }, `CONNECTOR_HOST_UV=${explicit} is not a uv (0.5 or later) that runs; looking for another`);
+  }
+  uvOnPath ??= uvVersion('uv').then((v) => (v ? 'uv' : undefined));
+  if (await uvOnPath) return { kind: 'uv', uv: 'uv' };
+  const dir = uvToolDir(opts);
+  let p = uvInCache.get(dir);
+  if (!p) {
+    p = installUvTool(dir, python, logger);
+    uvInCache.set(dir, p);
+  }
+  const uv = await p;
+  return uv ? { kind: 'uv', uv } : { kind: 'pip' };
+}
+
+// uv into <cache>/tools/uv (a pip --target folder: bin/uv is a self-contained binary), once.
+async function installUvTool(dir: string, python: PythonInfo, logger: Logger): Promise<string | undefined> {
+  const bin = join(dir, 'bin', 'uv');
+  try {
+    await ensureEntry<CacheMarker>(dir, {
+      logger,
+      what: 'uv',
+      accept: (m) => m.kind === 'tool' && isExecutableFile(bin),
+      install: async (tmp) => {
+        const started = Date.now();
+        logger.info({ dir }, `installing uv (the fast installer) into ${dir} with pip; this happens once ...`);
+        const r = await runLogged(
+          python.executable,
+          ['-m', 'pip', 'install', '--target', tmp, '--no-deps', '--no-input', '--disable-pip-version-check', '--no-warn-script-location', '--', UV_REQUIREMENT],
+          { logger, tool: 'pip', env: { ...PIP_ENV, PIP_USER: '0', PIP_REQUIRE_VIRTUALENV: '0' } },
+        );
+        if (!r.ok) throw new Error(`${r.why}: ${failureSummary(r.tail, /^\s*ERROR\b|No module named/)}`);
+        const v = await uvVersion(join(tmp, 'bin', 'uv'));
+        if (!v) throw new Error('the uv it installed does not run');
+        logger.info({ dir, version: v }, `installed uv ${v} in ${secondsSince(started)} s`);
+        return { kind: 'tool', name: 'uv', requested: UV_REQUIREMENT, version: v, installed_at: new Date().toISOString() };
+      },
+    });
+    return bin;
+  } catch (e) {
+    logger.warn({ err: (e as Error).message }, `cannot install uv (${(e as Error).message.split('\n')[0]}); installing with pip instead`);
+    return undefined;
+  }
+}
+
+const PIP_ENV = { PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_PROGRESS_BAR: 'off' };
+
+/** uv's environment: no Python downloads, no progress bars, and pip's index and certificate settings when uv has none. */
+export function uvEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = { UV_NO_PROGRESS: '1' };
+  if (env['UV_PYTHON_DOWNLOADS'] === undefined) out['UV_PYTHON_DOWNLOADS'] = 'never';
+  if (env['PIP_INDEX_URL'] && !env['UV_INDEX_URL'] && !env['UV_DEFAULT_INDEX']) out['UV_INDEX_URL'] = env['PIP_INDEX_URL'];
+  if (env['PIP_EXTRA_INDEX_URL'] && !env['UV_EXTRA_INDEX_URL'] && !env['UV_INDEX']) out['UV_EXTRA_INDEX_URL'] = env['PIP_EXTRA_INDEX_URL'];
+  if (env['PIP_CERT'] && !env['SSL_CERT_FILE']) out['SSL_CERT_FILE'] = env['PIP_CERT'];
+  return out;
+}
+
+const secondsSince = (t: number) => ((Date.now() - t) / 1000).toFixed(1);
+
+// ---------------------------------------------------------------------------------------------
+// progress on stderr (the logger, at info)
+
+interface Progress {
+  note(line: string): void;
+  done(name: string, version: string, installer: string): void;
+  stop(): void;
+}
+
+/** A secret in an installer's line (an index URL's password or token) is not repeated at info. */
+function maskUrlCredentials(line: string): string {
+  return line.replace(/(\/\/)[^/\s@]+@/g, '$1****@');
+}
+
+function startProgress(logger: Logger, raw: string, label: string, installer: string, python: string): Progress {
+  const started = Date.now();
+  let last = '';
+  logger.info({ connector: raw, installer }, `installing ${label} (${installer}, Python ${python}) ...`);
+  const every = Number(process.env['CONNECTOR_HOST_PROGRESS_INTERVAL']);
+  const timer = setInterval(
+    () => logger.info({ connector: raw, seconds: Math.round((Date.now() - started) / 1000) }, `installing ${label} ... ${Math.round((Date.now() - started) / 1000)} s${last ? ` (${last})` : ''}`),
+    Number.isFinite(every) && every >= 50 ? every : 5000,
+  );
+  timer.unref();
+  return {
+    note(line) {
+      const t = maskUrlCredentials(line.trim());
+      if (t) last = t.length > 100 ? `${t.slice(0, 99)}…` : t;
+    },
+    done(name, version, used) {
+      logger.info({ connector: raw, version, installer: used, ms: Date.now() - started }, `installed ${name} ${version} in ${secondsSince(started)} s (${used})`);
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// venvs that work where they end up
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The temp folders an older host built `dir` in (`<dir>.tmp-<pid>-<hex>`), as its scripts name them. */
+function oldTempPaths(dir: string): RegExp {
+  return new RegExp(`${escapeRe(dir)}\\.tmp-[0-9]+-[0-9a-f]+`, 'g');
+}
+
+// A shebang too long for the kernel (127 bytes counts everywhere) or with a space cannot name
+// the interpreter directly: the /bin/sh form pip uses then (valid sh and valid Python).
+function shebangFits(text: string): string {
+  const nl = text.indexOf('\n');
+  const first = nl < 0 ? text : text.slice(0, nl);
+  if (!first.startsWith('#!')) return text;
+  const cmd = first.slice(2).trim();
+  if (!/\/python[0-9.]*$/.test(cmd) || (first.length <= 127 && !/\s/.test(cmd)) || cmd.includes("'")) return text;
+  return `#!/bin/sh\n'''exec' '${cmd}' "$0" "$@"\n' '''${nl < 0 ? '' : text.slice(nl)}`;
+}
+
+/**
+ * Rewrite `from` (a path, or a pattern of paths) to `to` in the venv's bin/ text files (script
+ * shebangs, activate*) and pyvenv.cfg; each file replaced atomically, keeping its mode. Returns
+ * how many files changed.
+ */
+export function fixVenvPaths(dir: string, from: string | RegExp, to: string): number {
+  const re = typeof from === 'string' ? new RegExp(escapeRe(from), 'g') : new RegExp(from.source, from.flags.includes('g') ? from.flags : `${from.flags}g`);
+  const files = [join(dir, 'pyvenv.cfg')];
+  try {
+    for (const f of readdirSync(join(dir, 'bin'))) files.push(join(dir, 'bin', f));
+  } catch {
+    /* no bin */
+  }
+  let n = 0;
+  for (const file of files) {
+    let st;
+    try {
+      st = lstatSync(file);
+    } catch {
+      continue;
+    }
+    if (!st.isFile() || st.size > 4 << 20) continue; // symlinks (bin/python) and binaries stay
+    const buf = readFileSync(file);
+    if (buf.subarray(0, 8192).includes(0)) continue;
+    const text = buf.toString('utf8');
+    re.lastIndex = 0;
+    if (!re.test(text)) continue;
+    re.lastIndex = 0;
+    const out = shebangFits(text.replace(re, () => to));
+    const tmp = `${file}.${process.pid}.fix-tmp`;
+    writeFileSync(tmp, out, { mode: st.mode & 0o7777 });
+    chmodSync(tmp, st.mode & 0o7777);
+    renameSync(tmp, file);
+    n++;
+  }
+  return n;
+}
+
+// An entry made by an older host: its scripts name the temp folder it was built in. Repaired
+// in place (idempotent; each file replaced atomically), and the marker says so.
+function repairOld(inst: PypiInstall, logger: Logger): PypiInstall {
+  if (inst.marker.scripts) return inst;
+  try {
+    const n = fixVenvPaths(inst.dir, oldTempPaths(inst.dir), inst.dir);
+    const marker: PypiMarker = { ...inst.marker, scripts: 'fixed' };
+    rewriteMarker(inst.dir, marker);
+    logger.debug({ dir: inst.dir, files: n }, 'repaired the script paths of a venv made by an older host');
+    return { ...inst, marker };
+  } catch (e) {
+    logger.debug({ dir: inst.dir, err: (e as Error).message }, 'cannot repair the script paths of a venv made by an older host');
+    return inst;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// building a venv
+
 const INSPECT = `
 import sys, json
 from importlib import metadata
@@ -165,63 +416,283 @@ eps = {e.name: e.value for e in d.entry_points if e.group == "console_scripts"}
 print(json.dumps({"name": d.metadata["Name"], "version": d.version, "console_scripts": eps}))
 `;
 
-/** Install (or find) the venv of `pypi:NAME[==VERSION]`. */
-export async function installPypi(spec: PypiSpec, opts: ResolveOptions & { raw?: string; from?: string; cacheKey?: string }): Promise<PypiInstall> {
+interface Build {
+  spec: PypiSpec;
+  raw: string;
+  python: string;
+  info: PythonInfo;
+  logger: Logger;
+  requirement: string;
+  /** For the progress lines: "cowsay 6.1", "cowsay (latest)". */
+  label: string;
+  installer: Installer;
+}
+
+/**
+ * Make a venv in `tmp` (which does not exist yet) and install the requirement; `finalOf` names
+ * the folder it will be renamed to, given the installed version (paths are fixed for it).
+ */
+async function buildVenv(tmp: string, finalOf: (version: string) => string, b: Build): Promise<PypiMarker> {
+  const { logger, info, raw } = b;
+  let installer = b.installer;
+  const progress = startProgress(logger, raw, b.label, installer.kind, info.version);
+  const cwd = dirname(tmp); // not the user's folder: uv would read a pyproject.toml or uv.toml there
+  try {
+    if (installer.kind === 'uv') {
+      const v = await runLogged(installer.uv, ['venv', '--relocatable', '--seed', '--quiet', '--python', info.executable, tmp], { logger, tool: 'uv', env: uvEnv(), cwd, onLine: progress.note });
+      if (!v.ok) {
+        logger.warn({ connector: raw }, `uv could not create the virtualenv (${v.why}: ${failureSummary(v.tail, /error/i)}); using python -m venv and pip`);
+        rmSync(tmp, { recursive: true, force: true });
+        installer = { kind: 'pip' };
+      }
+    }
+    if (installer.kind === 'pip') {
+      const v = await runLogged(info.executable, ['-m', 'venv', tmp], { logger, tool: 'venv', cwd, onLine: progress.note });
+      if (!v.ok) throw new ConfigError(`${raw}: cannot create a virtualenv with ${b.python} (${v.why}): ${failureSummary(v.tail, /error/i)}`, { stderrTail: v.tail.slice(-20) }, 'CONNECTOR_NOT_FOUND');
+    }
+    const vpy = join(tmp, 'bin', 'python');
+    const pip =
+      installer.kind === 'uv'
+        ? await runLogged(installer.uv, ['pip', 'install', '--python', vpy, '--', b.requirement], { logger, tool: 'uv', env: uvEnv(), cwd, onLine: progress.note })
+        : await runLogged(vpy, ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--', b.requirement], { logger, tool: 'pip', env: PIP_ENV, cwd, onLine: progress.note });
+    if (!pip.ok) {
+      throw new ConfigError(
+        `${raw}: ${installer.kind} could not install it: ${failureSummary(pip.tail, installer.kind === 'uv' ? /^\s*(error|cause|hint)\b|×|╰─▶/i : /^\s*(ERROR|error)\b|×|No solution/) || pip.why}`,
+        { stderrTail: pip.tail.slice(-20), installer: installer.kind },
+        'CONNECTOR_NOT_FOUND',
+      );
+    }
+    const ins = await execa(vpy, ['-c', INSPECT, b.spec.name], { reject: false, stdin: 'ignore', timeout: 60_000 });
+    if (ins.exitCode !== 0) {
+      throw new ConfigError(`${raw}: installed, but its metadata cannot be read: ${String(ins.stderr).split('\n').slice(-3).join(' ')}`, {}, 'CONNECTOR_NOT_FOUND');
+    }
+    const meta = JSON.parse(String(ins.stdout).trim().split('\n').pop()!) as { name: string; version: string; console_scripts: Record<string, string> };
+    // the paths in bin/ and pyvenv.cfg name the temp folder (pip) or nothing (uv --relocatable)
+    fixVenvPaths(tmp, tmp, finalOf(meta.version));
+    progress.done(meta.name, meta.version, installer.kind);
+    return {
+      kind: 'pypi',
+      name: b.spec.normalized,
+      requested: b.spec.version,
+      version: meta.version,
+      installed_at: new Date().toISOString(),
+      python: info.version,
+      python_executable: info.executable,
+      python_tag: info.tag,
+      installer: installer.kind,
+      console_scripts: meta.console_scripts,
+      scripts: installer.kind === 'uv' ? 'relocatable' : 'fixed',
+    };
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The latest version of the package for this interpreter, looked up without installing (undefined when that fails). */
+async function latestVersion(spec: PypiSpec, info: PythonInfo, installer: Installer, logger: Logger): Promise<string | undefined> {
+  try {
+    if (installer.kind === 'uv') {
+      const r = await execa(installer.uv, ['pip', 'compile', '-', '--python', info.executable, '--no-deps', '--no-header', '--no-annotate', '--quiet'], {
+        input: `${spec.name}\n`,
+        reject: false,
+        timeout: 120_000,
+        env: uvEnv(),
+        cwd: dirname(info.executable),
+      });
+      for (const line of String(r.stdout).split('\n')) {
+        const m = /^([A-Za-z0-9._-]+)==(\S+)/.exec(line.trim());
+        if (m && m[1]!.toLowerCase().replace(/[-_.]+/g, '-') === spec.normalized) return m[2];
+      }
+      logger.debug({ stderr: String(r.stderr).slice(-500) }, `uv pip compile did not give the latest ${spec.name}`);
+      return undefined;
+    }
+    const r = await execa(info.executable, ['-m', 'pip', 'install', '--dry-run', '--no-deps', '--ignore-installed', '--quiet', '--report', '-', '--', spec.name], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 120_000,
+      env: { ...PIP_ENV, PIP_USER: '0', PIP_REQUIRE_VIRTUALENV: '0' },
+    });
+    const report = JSON.parse(String(r.stdout)) as { install?: { metadata?: { name?: string; version?: string } }[] };
+    const v = report.install?.[0]?.metadata?.version;
+    return typeof v === 'string' ? v : undefined;
+  } catch (e) {
+    logger.debug({ err: (e as Error).message }, `cannot look up the latest ${spec.name}`);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// installPypi
+
+const acceptIn = (dir: string) => (m: PypiMarker) => m.kind === 'pypi' && existsSync(join(dir, 'bin', 'python'));
+const asInstall = (dir: string, marker: PypiMarker, installed: boolean): PypiInstall => ({ dir, marker, installed, python: join(dir, 'bin', 'python') });
+
+/** Install (or find) the venv of `pypi:NAME[==VERSION]` (or of a package folder, `from`). */
+export async function installPypi(spec: PypiSpec, opts: PypiInstallOptions): Promise<PypiInstall> {
   const logger = opts.logger ?? silentLogger();
   const raw = opts.raw ?? `pypi:${spec.name}${spec.version ? `==${spec.version}` : ''}`;
   const python = opts.python ?? 'python3';
   const info = await probePython(python);
-  // `from`: a package folder (a git checkout), cached under its own key (e.g. the commit)
-  const dir = join(cacheRoot(opts), 'pypi', safeSegment(spec.normalized), `${safeSegment(opts.from ? (opts.cacheKey ?? 'local') : (spec.version ?? 'latest'))}-${safeSegment(info.tag)}`);
-  const requirement = opts.from ?? (spec.version ? `${spec.name}==${spec.version}` : spec.name);
+  const nameDir = join(cacheRoot(opts), 'pypi', safeSegment(spec.normalized));
+  const tag = safeSegment(info.tag);
+  if (!opts.from && !spec.version) return installLatest(spec, nameDir, tag, { raw, python, info, logger, opts });
 
+  // `from`: a package folder (a git checkout), cached under its own key (e.g. the commit)
+  const dir = join(nameDir, `${safeSegment(opts.from ? (opts.cacheKey ?? 'local') : spec.version!)}-${tag}`);
   const res = await ensureEntry<PypiMarker>(dir, {
     logger,
     what: raw,
-    accept: (m) => m.kind === 'pypi' && existsSync(join(dir, 'bin', 'python')),
-    install: async (tmp) => {
-      const started = Date.now();
-      const uv = await findUv();
-      logger.info({ connector: raw, dir }, `installing ${requirement} into a virtualenv (${uv ? 'uv' : 'pip'}, Python ${info.version}); this happens once`);
-      const env = { PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_INPUT: '1', PIP_PROGRESS_BAR: 'off' };
-      const venv = uv
-        ? await runLogged(uv, ['venv', '--quiet', '--python', info.executable, tmp], { logger, tool: 'uv' })
-        : await runLogged(info.executable, ['-m', 'venv', tmp], { logger, tool: 'venv' });
-      if (!venv.ok) {
-        throw new ConfigError(`${raw}: cannot create a virtualenv with ${python} (${venv.why}): ${failureSummary(venv.tail, /error/i)}`, { stderrTail: venv.tail.slice(-20) }, 'CONNECTOR_NOT_FOUND');
-      }
-      const vpy = join(tmp, 'bin', 'python');
-      const pip = uv
-        ? await runLogged(uv, ['pip', 'install', '--python', vpy, requirement], { logger, tool: 'uv', env })
-        : await runLogged(vpy, ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--', requirement], { logger, tool: 'pip', env });
-      if (!pip.ok) {
-        throw new ConfigError(
-          `${raw}: ${uv ? 'uv' : 'pip'} could not install it: ${failureSummary(pip.tail, /^\s*(ERROR|error)\b|×|No solution/)}`,
-          { stderrTail: pip.tail.slice(-20), installer: uv ? 'uv' : 'pip' },
-          'CONNECTOR_NOT_FOUND',
-        );
-      }
-      const ins = await execa(vpy, ['-c', INSPECT, spec.name], { reject: false, stdin: 'ignore', timeout: 60_000 });
-      if (ins.exitCode !== 0) {
-        throw new ConfigError(`${raw}: installed, but its metadata cannot be read: ${String(ins.stderr).split('\n').slice(-3).join(' ')}`, {}, 'CONNECTOR_NOT_FOUND');
-      }
-      const meta = JSON.parse(String(ins.stdout).trim().split('\n').pop()!) as { name: string; version: string; console_scripts: Record<string, string> };
-      logger.info({ connector: raw, version: meta.version, ms: Date.now() - started }, `installed ${meta.name} ${meta.version} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      return {
-        kind: 'pypi',
-        name: spec.normalized,
-        requested: spec.version,
-        version: meta.version,
-        installed_at: new Date().toISOString(),
-        python: info.version,
-        python_executable: info.executable,
-        python_tag: info.tag,
-        installer: uv ? 'uv' : 'pip',
-        console_scripts: meta.console_scripts,
-      };
-    },
+    accept: acceptIn(dir),
+    install: async (tmp) =>
+      buildVenv(tmp, () => dir, {
+        spec,
+        raw,
+        python,
+        info,
+        logger,
+        requirement: opts.from ?? `${spec.name}==${spec.version}`,
+        label: opts.from ? `${spec.name} from ${opts.from}` : `${spec.name} ${spec.version}`,
+        installer: await chooseInstaller(opts, info, logger),
+      }),
   });
-  return { dir: res.dir, marker: res.marker, installed: res.installed, python: join(res.dir, 'bin', 'python') };
+  return repairOld(asInstall(res.dir, res.marker, res.installed), logger);
+}
+
+/** The version folders of one interpreter (named `<marker version>-<tag>`, complete). */
+function versionDirs(nameDir: string, tag: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(nameDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => {
+    if (!n.endsWith(`-${tag}`) || n.startsWith('latest-')) return false;
+    const m = readMarker<PypiMarker>(join(nameDir, n));
+    return m?.kind === 'pypi' && n === `${safeSegment(String(m.version))}-${tag}`;
+  });
+}
+
+interface LatestCtx {
+  raw: string;
+  python: string;
+  info: PythonInfo;
+  logger: Logger;
+  opts: PypiInstallOptions;
+}
+
+// The latest: through the pointer `latest-<tag>` when it names a complete folder (and this is
+// not a refresh); else, under the pointer's lock, resolved to a version and placed at
+// <version>-<tag> (see the top of the file), and the pointer written last.
+async function installLatest(spec: PypiSpec, nameDir: string, tag: string, c: LatestCtx): Promise<PypiInstall> {
+  const { logger, raw } = c;
+  const pointer = join(nameDir, `latest-${tag}`);
+  const viaPointer = (): PypiInstall | undefined => {
+    const p = readPointer(pointer);
+    if (!p) return undefined;
+    const d = join(nameDir, p.target);
+    const m = completeEntry<PypiMarker>(d, acceptIn(d));
+    return m ? asInstall(d, m, false) : undefined;
+  };
+  if (!c.opts.refresh) {
+    const hit = viaPointer();
+    if (hit) return repairOld(hit, logger);
+  }
+  const lock = await lockEntry(pointer, { logger, what: raw });
+  try {
+    if (!c.opts.refresh) {
+      const hit = viaPointer(); // another run may have resolved it while we waited
+      if (hit) return repairOld(hit, logger);
+      const stale = readPointer(pointer);
+      if (stale) logger.info({ connector: raw, target: stale.target }, `the latest ${spec.name} was ${stale.version} (${stale.target}), which is no longer in the cache; installing the latest again`);
+    }
+    removeLeftovers(pointer);
+    const pointTo = (inst: PypiInstall): PypiInstall => {
+      writePointer(pointer, { target: basename(inst.dir), version: inst.marker.version, resolved_at: new Date().toISOString() });
+      return inst;
+    };
+    const legacy = await moveOldLatest(pointer, nameDir, tag, c);
+    if (legacy && !c.opts.refresh) return pointTo(legacy);
+
+    const installer = await chooseInstaller(c.opts, c.info, logger);
+    // other versions are there: the latest may be one of them (then nothing is installed)
+    if (versionDirs(nameDir, tag).length > 0) {
+      const v = await latestVersion(spec, c.info, installer, logger);
+      const d = v ? join(nameDir, `${safeSegment(v)}-${tag}`) : undefined;
+      const m = d ? completeEntry<PypiMarker>(d, acceptIn(d)) : undefined;
+      if (d && m) {
+        logger.info({ connector: raw, version: v, dir: d }, `the latest ${spec.name} is ${v}, installed already`);
+        return pointTo(repairOld(asInstall(d, m, false), logger));
+      }
+    }
+    const tmp = tempSibling(pointer);
+    try {
+      let finalDir = '';
+      const marker = await buildVenv(tmp, (version) => (finalDir = join(nameDir, `${safeSegment(version)}-${tag}`)), {
+        spec,
+        raw,
+        python: c.python,
+        info: c.info,
+        logger,
+        requirement: spec.name,
+        label: `${spec.name} (latest)`,
+        installer,
+      });
+      const res = await placeEntry<PypiMarker>(finalDir, tmp, marker, { logger, what: raw, accept: acceptIn(finalDir) });
+      if (!res.installed) logger.info({ connector: raw, dir: res.dir }, `${spec.name} ${marker.version} was installed already (by another run); using that one`);
+      return pointTo(repairOld(asInstall(res.dir, res.marker, res.installed), logger));
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  } finally {
+    lock.release();
+    // nothing of a failed first install stays behind, not even the empty name folder
+    try {
+      if (readdirSync(nameDir).length === 0) rmdirSync(nameDir);
+    } catch {
+      /* not empty, or gone */
+    }
+  }
+}
+
+// An older host kept the latest as a folder `latest-<tag>` (its scripts naming its temp
+// folder). Under the pointer's lock: moved to <version>-<tag> with its paths fixed (or dropped
+// when that version is there already, or it is incomplete), so the pointer can take its name.
+async function moveOldLatest(pointer: string, nameDir: string, tag: string, c: LatestCtx): Promise<PypiInstall | undefined> {
+  let isDir = false;
+  try {
+    isDir = lstatSync(pointer).isDirectory();
+  } catch {
+    return undefined;
+  }
+  if (!isDir) return undefined;
+  const m = completeEntry<PypiMarker>(pointer, acceptIn(pointer));
+  const aside = tempSibling(pointer);
+  renameSync(pointer, aside);
+  if (!m) {
+    rmSync(aside, { recursive: true, force: true });
+    return undefined;
+  }
+  const final = join(nameDir, `${safeSegment(String(m.version))}-${tag}`);
+  fixVenvPaths(aside, oldTempPaths(pointer), final);
+  const res = await placeEntry<PypiMarker>(final, aside, { ...m, scripts: 'fixed' }, { logger: c.logger, what: c.raw, accept: acceptIn(final) });
+  c.logger.info({ connector: c.raw, dir: res.dir }, `the latest ${m.name} (${m.version}), installed by an older host as ${basename(pointer)}, is now ${basename(res.dir)}`);
+  return asInstall(res.dir, res.marker, false);
+}
+
+/**
+ * The command line that runs an installed pypi: connector by hand: its console script itself
+ * when the venv's scripts work where they are (see PypiMarker.scripts), else what the host
+ * runs (`<venv>/bin/python <script>`). Any other connector: its command and arguments.
+ */
+export function scriptArgv(ref: ConnectorRef): string[] {
+  const [first, ...rest] = ref.args;
+  if (first && /^python[0-9.]*$/.test(basename(ref.command)) && dirname(first) === dirname(ref.command) && basename(dirname(first)) === 'bin') {
+    const m = readMarker<PypiMarker>(dirname(dirname(first)));
+    if (m?.kind === 'pypi' && m.scripts && isExecutableFile(first)) return [first, ...rest];
+  }
+  return [ref.command, ...ref.args];
 }
 
 const PREFERRED = /^(source|destination|tap|target)-/;
@@ -252,7 +723,7 @@ export function pypiConnectorRef(spec: PypiSpec, inst: PypiInstall, raw: string)
   return { display: raw, name: script, command: inst.python, args: [file], env: venvEnv(inst.dir) };
 }
 
-/** The `pypi:` resolver. */
+/** The `pypi:` resolver (a `refresh: true` among the options, as `host connectors install` passes, resolves the latest again). */
 export async function resolvePypi(rest: string, raw: string, opts: ResolveOptions): Promise<ConnectorRef> {
   const spec = parsePypiSpec(rest, raw);
   return pypiConnectorRef(spec, await installPypi(spec, { ...opts, raw }), raw);

@@ -45,6 +45,8 @@ interface Replacement {
   abs: string;
   /** A reset begun in this run by a cleared state, with nothing (no record, no state of the stream) since: not swapped in at completion, but left to the next run. */
   idle: boolean;
+  /** What the file held before this run (a replacement resumed from the last run), for the summary's counts. */
+  before: { bytes: number; records: number };
 }
 
 interface Target {
@@ -69,6 +71,8 @@ interface Target {
   newest?: string | undefined;
   /** Records of this (obsolete) version are dropped. */
   dropping?: string | undefined;
+  /** What `file` held before this run (what of it this run wrote is the rest), for the summary's counts. */
+  before: { bytes: number; records: number };
 }
 
 interface Commit {
@@ -187,7 +191,9 @@ export class DirSink implements ReadSink {
       folders.add(folder);
       const finalMode = s.configured.destination_sync_mode === 'overwrite' ? 'overwrite' : 'append';
       const mode = opts.fullRefresh ? 'overwrite' : finalMode;
-      const base = { stream: s, rel, abs, mode, finalMode, swapped: false, extended: false, incomplete: false, versions: new Set<string>() } as const;
+      const base = { stream: s, rel, abs, mode, finalMode, swapped: false, extended: false, incomplete: false, versions: new Set<string>(), before: { bytes: 0, records: 0 } } as const;
+      // the modes this run uses: a --full-refresh replaces every stream's data
+      s.mode = { sync: opts.fullRefresh ? 'full_refresh' : s.configured.sync_mode, destination: mode };
       let t: Target;
       if (mode === 'overwrite') {
         const partial = `${abs}.partial`;
@@ -197,7 +203,7 @@ export class DirSink implements ReadSink {
         let records = known?.mode === 'append' ? known.records : 0;
         if (!known && existsSync(abs)) records = countLines(abs, statSync(abs).size);
         const file = new StreamFile(abs, { truncate: false, records });
-        t = { ...base, file, replace: known?.mode === 'append' && known.replace === true };
+        t = { ...base, file, replace: known?.mode === 'append' && known.replace === true, before: { bytes: file.bytes, records: file.records } };
         const rep = this.files[`${rel}.partial`];
         if (rep && existsSync(`${abs}.partial`) && (rep.activate_version !== undefined || (rep.replace === true && t.replace))) {
           // a replacement left unfinished by the last run goes on
@@ -231,7 +237,8 @@ export class DirSink implements ReadSink {
   private replacement(t: Target, o: { truncate: boolean; records?: number; version?: string | undefined }): Replacement {
     const rel = `${t.rel}.partial`;
     const abs = `${t.abs}.partial`;
-    return { version: o.version, id: ++this.replacements, rel, abs, idle: true, file: new StreamFile(abs, { truncate: o.truncate, records: o.records ?? 0 }) };
+    const file = new StreamFile(abs, { truncate: o.truncate, records: o.records ?? 0 });
+    return { version: o.version, id: ++this.replacements, rel, abs, idle: true, file, before: { bytes: file.bytes, records: file.records } };
   }
 
   private descriptor(s: RunStream): FileEntry['stream'] {
@@ -508,6 +515,7 @@ export class DirSink implements ReadSink {
     fsStep('rename', rep.abs, () => renameSync(rep.abs, t.abs));
     fsyncDir(dirname(t.abs));
     t.file = new StreamFile(t.abs, { truncate: false, records: rep.file.records });
+    t.before = rep.before;
     t.replacing = undefined;
     this.rebase(t);
   }
@@ -652,7 +660,31 @@ export class DirSink implements ReadSink {
       if (t.mode === 'overwrite' && !t.swapped && existsSync(t.partial!)) unlinkSync(t.partial!);
     }
     this.writeManifest();
+    this.reportKept();
     return { stateFile: this.opts.stateFile, stateCommitted, output: this.opts.dir };
+  }
+
+  /**
+   * Each stream's `kept`: what its files hold of this run's records now (a swapped-in full
+   * refresh, the appended lines, an unfinished replacement that the next run goes on with),
+   * bytes with their newlines. The rest of what was read was dropped: after the last commit of
+   * a failed run, a full refresh that did not complete, an obsolete version, a reset.
+   */
+  private reportKept(): void {
+    for (const t of this.targets.values()) {
+      let records = 0;
+      let bytes = 0;
+      if (t.mode === 'append' || t.swapped) {
+        records += t.file.records - t.before.records;
+        bytes += t.file.bytes - t.before.bytes;
+      }
+      const r = t.replacing;
+      if (r && existsSync(r.abs)) {
+        records += r.file.records - r.before.records;
+        bytes += r.file.bytes - r.before.bytes;
+      }
+      t.stream.kept = { records: Math.max(0, records), bytes: Math.max(0, bytes) };
+    }
   }
 
   /**
@@ -669,6 +701,7 @@ export class DirSink implements ReadSink {
         if (existsSync(t.partial!)) unlinkSync(t.partial!);
       }
       this.opts.logger.info('--full-refresh did not complete: the previous files and state are kept');
+      this.reportKept();
       return { stateFile: this.opts.stateFile, stateCommitted: false, output: this.opts.dir };
     }
     const rels: string[] = [];
@@ -691,6 +724,7 @@ export class DirSink implements ReadSink {
     for (const d of new Set([...this.targets.values()].map((t) => dirname(t.abs)))) if (d !== this.opts.dir) fsyncDir(d);
     writeStateFile(this.opts.stateFile, { kind: snap.kind, states: snap.states, files: this.files });
     this.writeManifest();
+    this.reportKept();
     return { stateFile: this.opts.stateFile, stateCommitted: true, output: this.opts.dir };
   }
 

@@ -71,17 +71,33 @@ export class StdoutSink implements ReadSink {
   // --format singer: each stream's RECORD prefix (its SCHEMA is written before the first one)
   private readonly singerPrefix = new Map<RunStream, Buffer>();
   private recordsSinceState = false;
+  /** Bytes put on stdout (every line with its newline), for the summary. */
+  private bytes = 0;
 
   constructor(opts: StdoutSinkOptions) {
     this.fd = opts.fd ?? 1;
     this.opts = opts;
     this.merger = new StateMerger(opts.fullRefresh ? fullRefreshStart(opts.stored, opts.streams ?? []) : opts.stored);
+    // what reads stdout decides how it stores the records; --full-refresh reads from the start
+    for (const s of opts.streams ?? []) {
+      const r = s as Partial<RunStream>;
+      if (r.configured) r.mode = { sync: opts.fullRefresh ? 'full_refresh' : r.configured.sync_mode, destination: r.configured.destination_sync_mode };
+    }
+  }
+
+  /** A record line was put: count it for its stream (what stdout got of it, newline included). */
+  private count(stream: RunStream, before: number): void {
+    if (this.closed) return;
+    const k = (stream.kept ??= { records: 0, bytes: 0 });
+    k.records++;
+    k.bytes += this.bytes - before;
   }
 
   /** Write prefix + src[s, e) + suffix + newline. */
   private put(src: Uint8Array, s: number, e: number, prefix?: Uint8Array, suffix?: Uint8Array): void {
     if (this.closed) return;
     const n = e - s + (prefix?.length ?? 0) + (suffix?.length ?? 0);
+    this.bytes += n + 1;
     if (this.pos + n + 1 > this.buf.length) {
       this.flush();
       if (this.closed) return;
@@ -129,8 +145,10 @@ export class StdoutSink implements ReadSink {
   }
 
   record(stream: RunStream, data: Uint8Array, ds: number, de: number, line: Uint8Array, ls: number, le: number): void {
+    const before = this.bytes;
     if (this.opts.format !== 'singer') {
       this.put(line, ls, le);
+      this.count(stream, before);
       return;
     }
     let prefix = this.singerPrefix.get(stream);
@@ -144,7 +162,9 @@ export class StdoutSink implements ReadSink {
       prefix = Buffer.from(`{"type":"RECORD","stream":${JSON.stringify(name)},"record":`);
       this.singerPrefix.set(stream, prefix);
     }
+    const start = this.bytes;
     this.put(data, ds, de, prefix, SINGER_SUFFIX);
+    this.count(stream, start);
     this.recordsSinceState = true;
   }
 
@@ -187,6 +207,6 @@ export class StdoutSink implements ReadSink {
     if (this.opts.format === 'singer' && this.recordsSinceState && this.merger.snapshot().states.length > 0 && !this.closed) this.singerState();
     if (this.opts.fullRefresh && !ok) this.flush(); // a failed full refresh keeps the stored state
     else this.commit();
-    return { stateFile: this.opts.stateFile, stateCommitted: this.committedAny, output: 'stdout' };
+    return { stateFile: this.opts.stateFile, stateCommitted: this.committedAny, output: 'stdout', bytes: this.bytes };
   }
 }

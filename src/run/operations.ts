@@ -13,7 +13,8 @@ import { Masker, collectSecrets } from '../secrets/mask.js';
 import { ConfigError, UsageError, CheckFailedError, ProtocolError } from '../errors.js';
 import { compileSchema, getValidator, formatAjvErrors } from '../protocol/schemas.js';
 import { runSimpleCommand, type Message } from './simple-command.js';
-import { configureCatalog, configuredStreams } from '../catalog/configure.js';
+import { configureCatalog, configuredStreams, catalogInput } from '../catalog/configure.js';
+import { applySelection, takeFieldSelection } from '../catalog/select.js';
 import { StreamTable, type ConfiguredStreamLike, type RunStream } from './streams.js';
 import { ReadEngine, type ReadOutcome, type ValidateMode } from './read-engine.js';
 import type { ReadSink } from './sink.js';
@@ -22,7 +23,8 @@ import { ensureOutDir } from '../output/paths.js';
 import { StdoutSink } from '../output/stdout-sink.js';
 import { acquireLock } from '../state/lock.js';
 import { recordHistory } from '../state/history.js';
-import { readStateFile, emptyState, stateForConnector, checkStateFile, type StoredState, type RunInput } from '../state/state.js';
+import { readStateFile, emptyState, stateForConnector, checkStateFile, writeStateFile, type StoredState, type RunInput } from '../state/state.js';
+import { existsSync } from 'node:fs';
 
 export type ConnectorInput = string | readonly string[] | ConnectorRef;
 
@@ -198,6 +200,8 @@ export interface ReadOptions extends ConfigInput, CommonOptions {
   catalog?: { streams: ConfiguredStreamLike[] } | undefined;
   /** Streams to select (`name` or `namespace.name`) when discovering. */
   streams?: string[] | undefined;
+  /** Meltano-style `--select` patterns (`users.*`, `orders.id`, `!users.email`), applied after `streams` (src/catalog/select.ts). */
+  select?: string[] | undefined;
   /** The state file: read at start, committed during the run. Default with `out`: out/state.json. */
   stateFile?: string | undefined;
   /** The embedded output directory. Without it, records and states go to stdout (CLI). */
@@ -220,6 +224,14 @@ export interface ReadOptions extends ConfigInput, CommonOptions {
   onConfigUpdate?: ((fields: string[]) => void) | undefined;
   /** Called once the streams are known and the state is locked, just before the connector starts (the live view). */
   onStart?: ((streams: RunStream[], stateFile: string | undefined) => void) | undefined;
+  /**
+   * At most this many records per stream (an integer >= 1): later ones are dropped, the
+   * connector is stopped once every stream has them (or has finished), and no state is
+   * committed (STATE messages are not passed on; the state file keeps its streams' states).
+   * With `out`, the records are kept in the files after the committed data, uncommitted: the next
+   * run cuts them off and reads them again (see `limitedDirSink`). `result.limited` says what was dropped.
+   */
+  limit?: number | undefined;
 }
 
 export interface ReadResult extends ReadOutcome {
@@ -227,15 +239,42 @@ export interface ReadResult extends ReadOutcome {
 }
 
 async function resolveCatalog(s: Session, o: ReadOptions): Promise<ConfiguredStreamLike[]> {
-  if ((o.catalogFile || o.catalog) && o.streams) throw new UsageError('give either a catalog or --streams, not both');
+  const select = (streams: ConfiguredStreamLike[]) => {
+    const r = applySelection(streams, o.select);
+    for (const n of r.notes) (o.logger ?? silentLogger()).info(n);
+    return r.streams;
+  };
   if (o.catalogFile || o.catalog) {
-    const cat = o.catalog ?? (toPlain(parseJsonFile(o.catalogFile!, 'catalog')) as object);
+    const file = o.catalogFile ?? 'given';
+    const given = catalogInput(o.catalog ?? toPlain(parseJsonFile(o.catalogFile!, 'catalog')), file);
+    if (given.kind === 'discovered') {
+      // `host discover`'s output (or its catalog): every stream, configured as without --catalog
+      const v = getValidator('AirbyteCatalog');
+      if (!v(given.catalog)) throw new ConfigError(`the catalog ${file} is not a valid discovered catalog:\n  ${formatAjvErrors(v.errors).join('\n  ')}`, { file: o.catalogFile }, 'CATALOG_INVALID');
+      return select(configureCatalog(given.catalog, o.streams).streams);
+    }
+    if (o.streams) throw new UsageError('give either a configured catalog or --streams, not both (--streams works with a discovered catalog)');
     const v = getValidator('ConfiguredAirbyteCatalog');
-    if (!v(cat)) throw new ConfigError(`the catalog ${o.catalogFile ?? ''} is not a valid configured catalog:\n  ${formatAjvErrors(v.errors).join('\n  ')}`, { file: o.catalogFile }, 'CATALOG_INVALID');
-    return configuredStreams(cat, o.catalogFile ?? 'given');
+    if (!v(given.catalog)) throw new ConfigError(`the catalog ${file} is not a valid configured catalog:\n  ${formatAjvErrors(v.errors).join('\n  ')}`, { file: o.catalogFile }, 'CATALOG_INVALID');
+    return select(configuredStreams(given.catalog, file));
   }
   const msg = await runSimpleCommand(s.ref, 'discover', ['--config', s.configPath], simpleOpts(o, s.masker, s.files.dir));
-  return configureCatalog(toPlain(msg['catalog']!), o.streams).streams;
+  return select(configureCatalog(toPlain(msg['catalog']!), o.streams).streams);
+}
+
+/**
+ * `host catalog`: discover, select (`streams`, then `select` patterns) and return the configured
+ * catalog, editable and accepted by `--catalog`. Streams with deselected fields carry `selected_fields`.
+ */
+export async function buildCatalog(connector: ConnectorInput, o: ConfigInput & CommonOptions & { streams?: string[] | undefined; select?: string[] | undefined }): Promise<{ streams: ConfiguredStreamLike[] }> {
+  const s = await openSession(connector, o, o);
+  try {
+    const streams = await resolveCatalog(s, { ...o, catalogFile: undefined, catalog: undefined });
+    if (streams.length === 0) throw new UsageError('the selection leaves no streams');
+    return { streams };
+  } finally {
+    s.files.cleanup();
+  }
 }
 
 /** The files a run reads (configs, catalog, a destination's configs), which its state file must not be. */
@@ -264,12 +303,18 @@ function runInputs(s: Session, o: ReadOptions): RunInput[] {
 export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSink?: (ctx: { stored: StoredState; streams: StreamTable; stateFile: string | undefined; masker: Masker }) => ReadSink): Promise<ReadResult> {
   const logger = o.logger ?? silentLogger();
   if (o.format === 'singer' && o.out) throw new UsageError('--format singer is for stdout; --out writes the data files');
+  if (o.limit !== undefined && !(Number.isSafeInteger(o.limit) && o.limit >= 1)) throw new UsageError(`limit ${String(o.limit)}: give a whole number of records of at least 1`);
+  if (o.limit !== undefined && o.fullRefresh && o.out) throw new UsageError('--limit with --full-refresh into --out would replace the data with a sample; drop one of them, or give another --out');
   const s = await openSession(connector, o, o);
   let lock: { release(): void } | undefined;
   try {
-    const configured = await resolveCatalog(s, o);
+    // `selected_fields` (the host's field selection) becomes each stream's record filter; the connector never sees it
+    const selection = takeFieldSelection(await resolveCatalog(s, o), o.catalogFile ?? 'given');
+    for (const n of selection.notes) logger.info(n);
+    const configured = selection.streams;
     if (configured.length === 0) throw new UsageError('the catalog selects no streams; nothing to read');
     const streams = new StreamTable(configured);
+    streams.list.forEach((x, i) => (x.fields = selection.filters[i]));
     const stateFile = o.stateFile ?? (o.out ? join(o.out, 'state.json') : undefined);
     if (o.out) ensureOutDir(o.out); // a clear error for an --out that is not a writable folder, before the lock is made in it
     if (stateFile) {
@@ -277,15 +322,19 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       checkStateFile(stateFile, runInputs(s, o));
       lock = acquireLock(stateFile, (info) => logger.warn(`taking over a stale lock left by pid ${info.pid} (started ${info.started_at})${info.stoppedGroups ? `; stopped the connector it left running` : ''}`));
       // the state before this run, so that a bad run can be undone (host state set --from-history N)
-      recordHistory(stateFile, 'before run', { onError: (e) => logger.warn(e.message) });
+      if (o.limit === undefined) recordHistory(stateFile, 'before run', { onError: (e) => logger.warn(e.message) });
     }
     const stored = (stateFile ? readStateFile(stateFile) : undefined) ?? emptyState();
     const commitIntervalMs = o.commitIntervalMs ?? DEFAULTS.commitIntervalMs;
+    // --limit commits no state: a sink gets no state file, the --out one a private copy of it
+    const limited = o.limit !== undefined && !makeSink && o.out ? limitedDirSink(s, o, stateFile!, stored, streams, logger) : undefined;
     const sink = makeSink
-      ? makeSink({ stored, streams, stateFile, masker: s.masker })
-      : o.out
+      ? makeSink({ stored, streams, stateFile: o.limit === undefined ? stateFile : undefined, masker: s.masker })
+      : limited
+        ? limited.sink
+        : o.out
         ? new DirSink({ dir: o.out, stateFile: stateFile!, stored, streams: streams.list, logger, commitIntervalMs, fullRefresh: o.fullRefresh })
-        : new StdoutSink({ stateFile, stored, commitIntervalMs, format: o.format, fullRefresh: o.fullRefresh, streams: streams.list });
+        : new StdoutSink({ stateFile: o.limit === undefined ? stateFile : undefined, stored, commitIntervalMs, format: o.format, fullRefresh: o.fullRefresh, streams: streams.list });
     const args = ['read', '--config', s.configPath, '--catalog', s.files.write('catalog.json', JSON.stringify({ streams: configured }))];
     const stateText = o.fullRefresh ? undefined : stateForConnector(stored);
     if (o.fullRefresh) logger.info(`--full-refresh: ${streams.list.map((x) => x.display).join(', ')} read from the start; the stored state is replaced only if the run succeeds`);
@@ -305,12 +354,45 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       signal: o.signal,
       filesDir: s.files.dir,
       onControl: controlHandler(s, logger, o.onConfigUpdate),
+      limit: o.limit,
     });
     o.onStart?.(streams.list, stateFile);
     const outcome = await engine.run();
+    if (limited) {
+      limited.keepBookkeeping();
+      outcome.sink = { ...outcome.sink, stateFile, stateCommitted: false };
+    } else if (o.limit !== undefined) outcome.sink = { ...outcome.sink, stateFile, stateCommitted: false };
     return { ...outcome, stateFile };
   } finally {
     lock?.release();
     s.files.cleanup();
   }
+}
+
+/**
+ * The --out sink of a `--limit` run. The records are written into the stream files after their
+ * committed data, as a crashed run's would be, but nothing is committed: the DirSink keeps its
+ * state in a private copy of the state file, so the real one keeps every stream's state and every
+ * file's committed length, and the next run into the folder cuts the files back to those lengths
+ * and reads the records again (each lands exactly once). One case needs a write: a file that the
+ * state file has no committed length for (a first run into the folder, a new stream), which the
+ * next run would otherwise take as data to append to. For those, `keepBookkeeping` records the
+ * length the file had before this run (and nothing else: no stream state changes).
+ */
+function limitedDirSink(s: Session, o: ReadOptions, stateFile: string, stored: StoredState, streams: StreamTable, logger: Logger): { sink: DirSink; keepBookkeeping(): void } {
+  const busy = [...(stored.swap_pending ?? []), ...Object.entries(stored.files).filter(([rel, e]) => rel.endsWith('.partial') || e.replace === true || e.activate_version !== undefined).map(([rel]) => rel)];
+  if (busy.length) throw new UsageError(`the state file ${stateFile} records a replacement in progress (${busy.slice(0, 3).join(', ')}); a --limit run cannot write a sample beside it: run without --limit first, or give another --out`);
+  const copy = join(s.files.dir, 'limited-state.json');
+  const sink = new DirSink({ dir: o.out!, stateFile: copy, stored, streams: streams.list, logger, commitIntervalMs: 0 });
+  // the DirSink's starting point: the stored state and each file's length before this run
+  const start = readStateFile(copy);
+  return {
+    sink,
+    keepBookkeeping() {
+      const missing = Object.entries(start?.files ?? {}).filter(([rel, e]) => e.mode === 'append' && !rel.endsWith('.partial') && !Object.hasOwn(stored.files, rel) && existsSync(join(o.out!, rel)));
+      if (!missing.length) return;
+      writeStateFile(stateFile, { ...stored, files: { ...stored.files, ...Object.fromEntries(missing) } });
+      logger.info(`--limit: ${stateFile} now records where the committed data of ${missing.map(([rel]) => rel).join(', ')} ends (no stream state is changed), so that the next run reads these records again`);
+    },
+  };
 }

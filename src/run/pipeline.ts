@@ -78,7 +78,14 @@ export interface DestinationSinkOptions {
   maxLineBytes: number;
   /** `--full-refresh`: start from no state for these streams, commit only when everything succeeds. */
   fullRefresh?: boolean | undefined;
+  /** The destination sync mode given for every stream (--destination-sync-mode), for the summary. */
+  destinationSyncMode?: DestinationSyncMode | undefined;
+  /** The destination is a Singer target (through the shim): it decides how it stores the records. */
+  singerTarget?: boolean | undefined;
 }
+
+/** What a Singer target is told about replacing data: nothing (Singer has no sync modes), so it decides. */
+export const SINGER_TARGET_MODE = 'append (target decides)';
 
 /** A ReadSink that feeds a destination process and commits the states it acknowledges. */
 export class DestinationSink implements ReadSink {
@@ -121,6 +128,12 @@ export class DestinationSink implements ReadSink {
     this.o = o;
     this.log = o.logger.child({ connector: o.ref.name });
     this.merger = new StateMerger(o.fullRefresh ? fullRefreshStart(o.stored, o.streams) : o.stored);
+    // the modes the destination was given (destinationCatalog), or that a Singer target decides
+    for (const s of o.streams) {
+      s.mode = { sync: o.fullRefresh ? 'full_refresh' : s.configured.sync_mode, destination: o.singerTarget ? SINGER_TARGET_MODE : syncModeFor(s, o.destinationSyncMode, o.fullRefresh === true) };
+      s.kept = { records: 0, bytes: 0 };
+      s.keptIsSent = true;
+    }
     this.proc = spawnConnector(o.ref, o.args, { logger: o.logger, masker: o.masker, killGraceMs: o.killGraceMs, filesDir: o.filesDir, stdin: true });
     this.noise = new WarningLimiter((m) => this.log.warn(m));
     const gone = () => {
@@ -255,8 +268,12 @@ export class DestinationSink implements ReadSink {
     this.pos = 0;
   }
 
-  record(_stream: RunStream, _data: Uint8Array, _ds: number, _de: number, line: Uint8Array, ls: number, le: number): void {
+  record(stream: RunStream, _data: Uint8Array, _ds: number, _de: number, line: Uint8Array, ls: number, le: number): void {
     this.put(line, ls, le);
+    // what was sent to the destination (it decides what it keeps)
+    const k = stream.kept!;
+    k.records++;
+    k.bytes += le - ls + 1;
     this.lastBuf = line;
     this.lastS = ls;
     this.lastE = le;
@@ -416,6 +433,7 @@ export async function run(source: ConnectorInput, o: RunOptions): Promise<RunRes
   if (o.format === 'singer') throw new UsageError('--format is for `host read` to stdout; `host run` writes into the destination');
   const logger = o.logger ?? silentLogger();
   const dest = await resolveDestination(o, logger);
+  const singerTarget = dest.args[0] === (await import('../shims/singer-target.js')).SINGER_TARGET_SHIM;
   const simple = { logger, timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs, killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes, signal: o.signal };
   const destSpec: Message = await runSimpleCommand(dest, 'spec', [], simple);
   const config = o.destinationConfigFile !== undefined ? loadConfig(o.destinationConfigFile) : { value: (o.destinationConfig ?? {}) as Record<string, LosslessValue>, file: undefined };
@@ -449,6 +467,8 @@ export async function run(source: ConnectorInput, o: RunOptions): Promise<RunRes
         signal: o.signal,
         maxLineBytes: o.maxLineBytes ?? DEFAULTS.maxLineBytes,
         fullRefresh: o.fullRefresh,
+        destinationSyncMode: o.destinationSyncMode,
+        singerTarget,
       });
       return sink;
     });

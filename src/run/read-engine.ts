@@ -16,7 +16,7 @@ import type { ConnectorRef } from '../connector/resolve.js';
 import { HostError, ProtocolError, ConnectorError, TimeoutError, InterruptedError } from '../errors.js';
 import { getValidator, compileSchema } from '../protocol/schemas.js';
 import type { ReadSink, SinkResult } from './sink.js';
-import type { RunStream, StreamTable, StateMessage } from './streams.js';
+import { endStreams, type RunStream, type StreamTable, type StateMessage } from './streams.js';
 import { isEmptyState, displayStream, streamKey } from '../state/state.js';
 
 export type ValidateMode = 'off' | 'warn' | 'fail';
@@ -38,6 +38,22 @@ export interface EngineOptions {
   filesDir?: string | undefined;
   /** A CONTROL CONNECTOR_CONFIG message: the connector's new config. */
   onControl?: ((config: LosslessValue) => void) | undefined;
+  /**
+   * `--limit N`: at most N records per stream reach the sink (later ones are dropped), no STATE
+   * reaches it (a state after dropped records must never be committed or passed on), and once
+   * every stream has N records or has finished (STREAM_STATUS COMPLETE/INCOMPLETE) the connector
+   * is stopped (SIGTERM to its group, SIGKILL after the grace) and the run ends as a success.
+   */
+  limit?: number | undefined;
+}
+
+/** What `--limit` did: records dropped past the limit per stream (display name), states not passed on. */
+export interface LimitOutcome {
+  limit: number;
+  /** Every stream reached the limit (or finished) and the connector was stopped. */
+  stopped: boolean;
+  dropped: Map<string, number>;
+  statesIgnored: number;
 }
 
 export interface TraceFailure {
@@ -59,6 +75,8 @@ export interface ReadOutcome {
   sink: SinkResult;
   /** Invalid UTF-8 replaced with U+FFFD: sequences, lines, and lines per stream (STATE lines under "STATE"). */
   invalidUtf8: InvalidUtf8Count;
+  /** Set when the read had a `limit`. */
+  limited?: LimitOutcome | undefined;
 }
 
 export interface InvalidUtf8Count {
@@ -95,9 +113,13 @@ export class ReadEngine {
   private readonly foreignStates = new Set<string>();
   private readonly foreignWarnings: WarningLimiter;
   private readonly utf8Warnings: WarningLimiter;
+  private readonly limited: LimitOutcome | undefined;
+  /** Streams with `limit` records or finished; when all are, the connector is stopped. */
+  private readonly satisfied = new Set<RunStream>();
 
   constructor(o: EngineOptions) {
     this.o = o;
+    if (o.limit !== undefined) this.limited = { limit: o.limit, stopped: false, dropped: new Map(o.streams.list.map((x) => [x.display, 0])), statesIgnored: 0 };
     this.log = o.logger.child({ connector: o.ref.name });
     this.noise = new WarningLimiter((m) => this.log.warn(m));
     this.foreignWarnings = new WarningLimiter((m) => this.log.warn(m), { more: 'more streams not in the configured catalog got a STATE (stored, not listed)' });
@@ -177,13 +199,30 @@ export class ReadEngine {
         stream: name,
       });
     }
+    const l = this.limited;
+    if (l && s.records >= l.limit) {
+      l.dropped.set(s.display, (l.dropped.get(s.display) ?? 0) + 1);
+      this.activity++;
+      return;
+    }
     if (this.badUtf8) this.countBadUtf8(s.display);
+    // field selection: only streams with deselected fields pay for a scan (and a copy when a field goes)
+    const f = s.fields;
+    if (f !== undefined && f.rewrite(data, ds, de, line, ls, le)) {
+      line = f.line;
+      ls = 0;
+      le = f.line.length;
+      data = f.data;
+      ds = f.ds;
+      de = f.de;
+    }
     if (this.o.validate !== 'off') this.validateRecord(s, data, ds, de);
     s.records++;
     s.bytes += de - ds;
     this.records++;
     this.activity++;
     this.o.sink.record(s, data, ds, de, line, ls, le);
+    if (l && s.records === l.limit) this.satisfy(s);
   }
 
   private validateRecord(s: RunStream, data: Uint8Array, ds: number, de: number): void {
@@ -206,8 +245,20 @@ export class ReadEngine {
     if (this.schemaWarnings <= MAX_WARNINGS) this.log.warn(msg);
   }
 
+  /** `--limit`: the stream has its records or has finished; when every stream has, stop the connector. */
+  private satisfy(s: RunStream): void {
+    const l = this.limited!;
+    this.satisfied.add(s);
+    if (l.stopped || this.satisfied.size < this.o.streams.list.length) return;
+    l.stopped = true;
+    this.log.info(`every stream has ${l.limit} record${l.limit === 1 ? '' : 's'} or has finished (--limit): stopping the connector`);
+    void this.proc?.stop();
+  }
+
   private onLine = (buf: Buffer, s: number, e: number, lineNo: number): void => {
     if (e === s) return;
+    // after the limit is reached the rest of the output is not read at all
+    if (this.limited?.stopped) return;
     // UTF-8 check: free for a line inside a chunk that is valid as a whole (the usual case)
     if (buf !== this.utf8Chunk && !isUtf8(buf.subarray(s, e))) {
       const fixed = this.fixUtf8(buf, s, e, lineNo);
@@ -317,6 +368,10 @@ export class ReadEngine {
         this.checkStatedStreams(st, lineNo);
         this.states++;
         this.activity++;
+        if (this.limited) {
+          this.limited.statesIgnored++;
+          return;
+        }
         this.o.sink.state(st, buf, s, e);
         return;
       }
@@ -365,6 +420,7 @@ export class ReadEngine {
         s.status = String(ss['status']);
         const av = ss['activate_version'];
         this.o.sink.streamStatus(s, s.status, av === undefined || av === null ? undefined : stringifyLossless(av));
+        if (this.limited && (s.status === 'COMPLETE' || s.status === 'INCOMPLETE')) this.satisfy(s);
         return;
       }
       case 'ESTIMATE': {
@@ -429,13 +485,14 @@ export class ReadEngine {
           if (e instanceof HostError) this.fail(e);
           else throw e;
         }
+        if (this.limited?.stopped) break;
         if (o.sink.closed) {
           this.log.debug('output closed; stopping the connector');
           void proc.stop();
           break;
         }
       }
-      if (!this.failure && !o.sink.closed) {
+      if (!this.failure && !o.sink.closed && !this.limited?.stopped) {
         try {
           framer.end();
         } catch (e) {
@@ -446,7 +503,8 @@ export class ReadEngine {
     } finally {
       clearInterval(beat);
     }
-    if (this.failure || o.sink.closed) {
+    const stoppedByLimit = this.limited?.stopped === true;
+    if (this.failure || o.sink.closed || stoppedByLimit) {
       proc.stdout.destroy();
       await proc.stop();
     }
@@ -461,8 +519,12 @@ export class ReadEngine {
         error = e as HostError;
       }
     }
-    if (!error && !o.sink.closed) error = this.exitError(exit.exitCode, exit.signal, proc);
+    // stopped by the host for --limit: its exit (SIGTERM, SIGKILL, anything) is not a failure
+    if (!error && !o.sink.closed && (!stoppedByLimit || this.traceError)) error = this.exitError(exit.exitCode, exit.signal, proc);
     const ok = !error;
+    // a stream without a final STREAM_STATUS ended with the connector: complete when it exited 0
+    // (one stopped at the --limit did not complete)
+    endStreams(o.streams.list, ok && !o.sink.closed && !stoppedByLimit);
     let sink: SinkResult;
     try {
       sink = await o.sink.finish(ok || (o.sink.closed && !this.failure));
@@ -483,6 +545,7 @@ export class ReadEngine {
       traceError: this.traceError,
       sink,
       invalidUtf8: this.invalidUtf8,
+      ...(this.limited ? { limited: this.limited } : {}),
     };
   }
 
@@ -504,4 +567,15 @@ export class ReadEngine {
       stderrTail: tail,
     });
   }
+}
+
+/** The summary's line for a `--limit` run. */
+export function describeLimit(l: LimitOutcome): string {
+  const n = `${l.limit} record${l.limit === 1 ? '' : 's'}`;
+  const dropped = [...l.dropped].map(([s, k]) => `${s} ${k}`).join(', ');
+  return (
+    `limited to ${n} per stream: state not committed${l.statesIgnored ? ` (${l.statesIgnored} STATE message${l.statesIgnored === 1 ? '' : 's'} ignored)` : ''}; ` +
+    (l.stopped ? `the connector was stopped once every stream had ${n} or had finished` : `the connector ended before every stream had ${n}`) +
+    `; records past the limit, dropped: ${dropped || 'none'}`
+  );
 }

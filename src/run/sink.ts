@@ -30,6 +30,8 @@ export interface SinkResult {
   stateCommitted: boolean;
   /** The output location (directory or "stdout"). */
   output?: string | undefined;
+  /** Bytes written to the output in this run (stdout: every line, records and states, with its newline). */
+  bytes?: number | undefined;
   /** The output failed (e.g. a destination exited non-zero) after what it acknowledged was committed. */
   error?: import('../errors.js').HostError | undefined;
 }

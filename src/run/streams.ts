@@ -2,6 +2,7 @@
 
 import type { LosslessValue } from '../json/lossless.js';
 import { streamKey, displayStream } from '../state/state.js';
+import type { FieldFilter } from '../catalog/select.js';
 
 export interface ConfiguredStreamLike {
   stream: { name: string; namespace?: string | null; json_schema?: unknown; [k: string]: unknown };
@@ -24,6 +25,37 @@ export interface RunStream {
   bytes: number;
   status: string | undefined;
   estimate: { rows?: number; bytes?: number } | undefined;
+  /** Field selection: the top-level fields a record keeps (undefined: all fields, the byte-exact fast path). */
+  fields?: FieldFilter | undefined;
+  /**
+   * What the output holds of this run's records at the end, set by the sink when it finishes:
+   * records and bytes as written (each line with its newline; for --out, what the files and the
+   * manifest count). A failed --out run keeps only what the last committed state covers, so
+   * `records - kept.records` were read but dropped. Undefined: the sink does not say.
+   */
+  kept: { records: number; bytes: number } | undefined;
+  /** `kept` counts what was sent to a destination, which decides what it keeps (no "dropped"). */
+  keptIsSent?: boolean | undefined;
+  /**
+   * The sync modes this run actually used, set by the sink: `full_refresh` under --full-refresh,
+   * the destination sync mode a destination was told, or that a Singer target decides.
+   * Undefined: the configured ones.
+   */
+  mode: { sync: string; destination: string } | undefined;
+  /**
+   * How the stream ended, once the connector has exited: its last STREAM_STATUS when it is
+   * COMPLETE or INCOMPLETE, else COMPLETE when the connector exited 0 and the run did not fail
+   * before the output finished, INCOMPLETE otherwise. Undefined while the run goes on.
+   */
+  ended: 'COMPLETE' | 'INCOMPLETE' | undefined;
+}
+
+/** A stream's run is over: its end from its last status, or from how the connector ended. */
+export function endStreams(list: readonly RunStream[], connectorOk: boolean): void {
+  for (const s of list) {
+    const st = s.status?.toUpperCase();
+    s.ended = st === 'COMPLETE' || st === 'INCOMPLETE' ? st : connectorOk ? 'COMPLETE' : 'INCOMPLETE';
+  }
 }
 
 export class StreamTable {
@@ -47,6 +79,9 @@ export class StreamTable {
         bytes: 0,
         status: undefined,
         estimate: undefined,
+        kept: undefined,
+        mode: undefined,
+        ended: undefined,
       };
       this.byKey.set(s.key, s);
       this.list.push(s);

@@ -8,12 +8,12 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { readFileSync, createReadStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve, basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import type { ConnectorRef } from '../connector/resolve.js';
-import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } from '../json/lossless.js';
+import { parseLossless, stringifyLossless, isPlainObject, defineOwn, ownValue, type LosslessValue } from '../json/lossless.js';
 import { skipWs, skipString, skipValue, isKey, hasBackslash } from '../json/scan.js';
 import { LineFramer } from '../io/line-framer.js';
 import { PrivateDir } from '../io/temp-dir.js';
@@ -166,13 +166,25 @@ function startTap(tap: TapSpec, extra: string[], tail: string[], timeoutMs?: num
 }
 
 /** Run the tap to completion, collecting stdout; stderr forwarded and its tail kept. */
-async function runCollect(tap: TapSpec, extra: string[], timeoutMs: number): Promise<{ exitCode: number | undefined; stdout: string; tail: string[]; failed: boolean; error?: string }> {
+async function runCollect(tap: TapSpec, extra: string[], timeoutMs: number, maxBytes = Infinity): Promise<{ exitCode: number | undefined; stdout: string; tail: string[]; failed: boolean; error?: string; tooLarge?: boolean }> {
   const tail: string[] = [];
   const sub = startTap(tap, extra, tail, timeoutMs);
   const chunks: Buffer[] = [];
-  sub.stdout.on('data', (c: Buffer) => chunks.push(c));
+  let bytes = 0;
+  let tooLarge = false;
+  sub.stdout.on('data', (c: Buffer) => {
+    if (tooLarge) return;
+    bytes += c.length;
+    if (bytes > maxBytes) {
+      // more than any answer of this kind: stop the tap rather than hold it all
+      tooLarge = true;
+      chunks.length = 0;
+      sub.kill('SIGTERM');
+      sub.stdout.resume();
+    } else chunks.push(c);
+  });
   const r = await sub.exit;
-  return { exitCode: r.exitCode, stdout: Buffer.concat(chunks).toString('utf8'), tail, failed: r.failed, error: r.error && `the tap ${r.error}` };
+  return { exitCode: r.exitCode, stdout: Buffer.concat(chunks).toString('utf8'), tail, failed: r.failed, error: r.error && `the tap ${r.error}`, tooLarge };
 }
 
 function forwardStderr(stream: NodeJS.ReadableStream | null | undefined, tail: string[]): void {
@@ -189,32 +201,120 @@ function forwardStderr(stream: NodeJS.ReadableStream | null | undefined, tail: s
 export interface About {
   name?: string;
   capabilities?: string[];
+  /** A JSON Schema (Singer SDK) or a list of setting definitions (Meltano: name, kind, ...). */
   settings?: Json;
+  /** Meltano: lists of setting names, one of which must be complete. */
+  settings_group_validation?: Json;
+  /** With a list of settings: the names that must be set. */
+  required?: Json;
+}
+
+/** Whom an --about problem is about: the output, never a SPEC message the tap did not write. */
+export const aboutOutput = (what = 'tap'): string => `the Singer ${what}'s --about --format json output`;
+const ABOUT_MAX_BYTES = 16 * 1024 * 1024;
+/** More settings than any real tap has (the largest have a few hundred). */
+export const MAX_SETTINGS = 10_000;
+
+/** `--about --format json`: the about object; null when the tap offers none; `problem` when it printed something unusable. */
+export type AboutOutput = { about: About; problem?: undefined } | { about: null; problem?: string };
+
+/** Why the tap's --about output or its settings cannot be used (the message names the place in it). */
+export class AboutProblem extends Error {}
+
+/** A short name for messages: the script a program runs (`node tap.mjs`, a venv's python), else the program. */
+function programName(t: TapSpec): string {
+  const script = (t.args ?? []).find((a) => !a.startsWith('-'));
+  return basename(script ?? t.command);
+}
+
+/** "a string", "a list", "null", ... for a message about a JSON value. */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)})`;
+  return `${typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'a boolean' : typeof v} (${String(v)})`;
+}
+
+const quoteName = (s: string): string => JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s);
+
+export async function readAbout(tap: TapSpec, what = 'tap'): Promise<AboutOutput> {
+  let r;
+  try {
+    r = await runCollect(tap, ['--about', '--format', 'json'], 30_000, ABOUT_MAX_BYTES);
+  } catch {
+    return { about: null };
+  }
+  if (r.tooLarge) return { about: null, problem: `${aboutOutput(what)} is larger than ${ABOUT_MAX_BYTES / 1024 / 1024} MB` };
+  // a tap without --about fails on the unknown flag (or on the missing config): no description, not an error
+  if (r.exitCode !== 0) return { about: null };
+  return parseAbout(r.stdout, what);
+}
+
+/**
+ * The about object in the tap's stdout: the whole output as JSON, or — when the tap printed
+ * other lines around it (a banner, a log line) — the JSON document that starts on a line of its own.
+ */
+export function parseAbout(text: string, what = 'tap'): AboutOutput {
+  const t = text.trim();
+  if (t === '') return { about: null };
+  const v = findAboutJson(t);
+  if (v === undefined) return { about: null, problem: `${aboutOutput(what)} is not JSON, nor has it a line where a JSON object with "name", "capabilities" or "settings" starts (it starts with ${quoteName(t.split('\n')[0]!)}${t.length > 200 ? `; ${t.length} characters` : ''})` };
+  if (!isPlainObject(v)) return { about: null, problem: `${aboutOutput(what)} is ${kindOf(v)}, not a JSON object` };
+  return { about: v as About };
+}
+
+const looksLikeAbout = (v: unknown): boolean => isPlainObject(v) && ['settings', 'capabilities', 'name'].some((k) => Object.hasOwn(v, k));
+
+function findAboutJson(t: string): unknown {
+  const tryParse = (s: string): unknown => {
+    try {
+      return JSON.parse(s);
+    } catch {
+      return undefined;
+    }
+  };
+  const whole = tryParse(t);
+  if (whole !== undefined) return whole;
+  const lines = t.split('\n');
+  const starts: number[] = [];
+  for (let i = 0; i < lines.length && starts.length < 10; i++) if (lines[i]!.trimStart().startsWith('{')) starts.push(i);
+  const ends: number[] = [];
+  for (let j = lines.length - 1; j >= 0 && ends.length < 5; j--) if (lines[j]!.trimEnd().endsWith('}')) ends.push(j);
+  for (const i of starts) {
+    // the document to the end, to a later line ending in "}", or the line alone (JSON lines);
+    // only an object that looks like an about counts: a part of a cut-off one (a setting) must not
+    for (const j of [lines.length - 1, ...ends.filter((e) => e >= i)]) {
+      const v = tryParse(lines.slice(i, j + 1).join('\n'));
+      if (looksLikeAbout(v)) return v;
+    }
+  }
+  return undefined;
 }
 
 export async function tapAbout(tap: TapSpec): Promise<About | null> {
-  let r;
-  try {
-    r = await runCollect(tap, ['--about', '--format', 'json'], 30_000);
-  } catch {
-    return null;
-  }
-  if (r.exitCode !== 0) return null;
-  try {
-    const v = JSON.parse(r.stdout.trim());
-    return isPlainObject(v) ? (v as About) : null;
-  } catch {
-    return null;
-  }
+  return (await readAbout(tap)).about;
 }
 
-/** Settings (a JSON Schema) → connectionSpecification: `secret`/`writeOnly` fields get airbyte_secret. */
-export function settingsToSpec(settings: Json): Json {
-  const schema = settings && typeof settings === 'object' ? structuredClone(settings) : { type: 'object', properties: {} };
+/** A Singer SDK settings schema → connectionSpecification: `secret`/`writeOnly`/`sensitive` fields get airbyte_secret. */
+function schemaSettingsToSpec(settings: Record<string, Json>): Json {
+  if (settings.type !== undefined && settings.type !== 'object' && !(Array.isArray(settings.type) && settings.type.includes('object'))) {
+    throw new AboutProblem(`settings is a JSON Schema of type ${JSON.stringify(settings.type)}; the settings must be an object (type "object" with "properties") or a list of settings`);
+  }
+  if (settings.properties !== undefined) {
+    if (!isPlainObject(settings.properties)) throw new AboutProblem(`settings.properties is ${kindOf(settings.properties)}, expected an object of settings by name`);
+    for (const [k, v] of Object.entries(settings.properties)) {
+      if (!isPlainObject(v) && typeof v !== 'boolean') throw new AboutProblem(`settings.properties[${quoteName(k)}] is ${kindOf(v)}, expected a JSON Schema object`);
+    }
+  }
+  if (settings.required !== undefined && !(Array.isArray(settings.required) && settings.required.every((x: unknown) => typeof x === 'string'))) {
+    throw new AboutProblem(`settings.required is ${kindOf(settings.required)}, expected a list of setting names`);
+  }
+  const schema = structuredClone(settings);
   const walk = (s: Json): void => {
     if (!s || typeof s !== 'object') return;
     if (Array.isArray(s)) return s.forEach(walk);
-    if (s.secret === true || s.writeOnly === true) s.airbyte_secret = true;
+    if (s.secret === true || s.writeOnly === true || s.sensitive === true) s.airbyte_secret = true;
     // Singer SDK settings carry bare type names in anyOf (`[{"const": "__NULL__"}, "null"]`): not a schema
     for (const k of ['anyOf', 'oneOf', 'allOf']) if (Array.isArray(s[k])) s[k] = s[k].map((x: Json) => (typeof x === 'string' ? { type: x } : x));
     for (const k of ['properties', 'patternProperties', 'definitions', '$defs']) if (isPlainObject(s[k])) Object.values(s[k]).forEach(walk);
@@ -225,15 +325,187 @@ export function settingsToSpec(settings: Json): Json {
   return schema;
 }
 
-async function doSpec(tap: TapSpec): Promise<number> {
-  const about = await tapAbout(tap);
-  let spec: Json;
-  if (about?.settings) spec = settingsToSpec(about.settings);
-  else {
-    spec = { type: 'object', additionalProperties: true, properties: {} };
-    await log('WARN', `the Singer tap ${tap.command} has no --about --format json: its config is not described (any object is accepted)`);
+/** Meltano setting kinds as JSON Schema. */
+const KINDS: Record<string, Json> = {
+  string: { type: 'string' },
+  integer: { type: 'integer' },
+  decimal: { type: 'number' },
+  number: { type: 'number' },
+  boolean: { type: 'boolean' },
+  password: { type: 'string', airbyte_secret: true },
+  oauth: { type: 'string', airbyte_secret: true },
+  object: { type: 'object' },
+  array: { type: 'array' },
+  options: { type: 'string' },
+  date_iso8601: { type: 'string', format: 'date-time' },
+  email: { type: 'string', format: 'email' },
+  file: { type: 'string' },
+  hidden: { type: 'string', airbyte_hidden: true },
+};
+
+interface ListContext {
+  unknownKinds: string[];
+  warnings: string[];
+}
+
+/** One Meltano setting (name already checked) → the JSON Schema of its field. */
+function settingSchema(e: Record<string, Json>, at: string, name: string, cx: ListContext): Json {
+  let kind = e.kind ?? 'string';
+  if (typeof kind !== 'string' || !Object.hasOwn(KINDS, kind)) {
+    cx.unknownKinds.push(`${at} ${quoteName(name)} (kind ${JSON.stringify(kind)})`);
+    kind = 'string';
   }
-  await emit({ type: 'SPEC', spec: { connectionSpecification: spec } });
+  const s: Json = { ...KINDS[kind as string] };
+  if (typeof e.label === 'string') s.title = e.label;
+  if (typeof e.description === 'string') s.description = e.description;
+  if (e.value !== undefined && e.value !== null) s.default = e.value;
+  if (kind === 'options') {
+    if (Array.isArray(e.options) && e.options.length > 0) {
+      const values = e.options.map((o: Json) => (isPlainObject(o) && Object.hasOwn(o, 'value') ? o.value : o));
+      s.enum = values;
+      if (!values.every((v: unknown) => typeof v === 'string')) delete s.type;
+    } else cx.warnings.push(`${at} ${quoteName(name)} is of kind options but has no "options" list: any string is accepted`);
+  }
+  if (e.sensitive === true || e.secret === true || e.writeOnly === true) s.airbyte_secret = true;
+  if (e.hidden === true) s.airbyte_hidden = true;
+  return s;
+}
+
+/** Add `paths` (setting names split at dots) to the `required` of `schema` and of the objects under it. */
+function requirePaths(schema: Json, paths: string[][]): void {
+  for (const p of paths) {
+    const [head, ...rest] = p as [string, ...string[]];
+    schema.required ??= [];
+    if (!schema.required.includes(head)) schema.required.push(head);
+    if (rest.length === 0) continue;
+    schema.properties ??= {};
+    let child = ownValue(schema.properties, head) as Json;
+    if (!isPlainObject(child)) defineOwn(schema.properties, head, (child = {}));
+    requirePaths(child, [rest]);
+  }
+}
+
+function namesList(v: Json, what: string): string[][] {
+  if (!Array.isArray(v) || !v.every((n) => typeof n === 'string')) throw new AboutProblem(`${what} is ${kindOf(v)}, expected a list of setting names`);
+  return v.map((n: string) => n.split('.'));
+}
+
+/** Meltano's list of settings (name, kind, label, description, value, options, sensitive) → connectionSpecification. */
+function listSettingsToSpec(list: Json[], about: About, cx: ListContext): Json {
+  if (list.length > MAX_SETTINGS) throw new AboutProblem(`settings has ${list.length} entries; at most ${MAX_SETTINGS} are supported`);
+  const root: Json = { type: 'object', properties: {} };
+  // objects made for the parents of dotted names ("auth.token"): a later "auth" of kind object takes them over
+  const implicit = new WeakSet<object>();
+  const origin = new Map<string, string>();
+  const kinds = new Map<string, string>();
+  list.forEach((e: Json, i: number) => {
+    const at = `settings[${i}]`;
+    if (!isPlainObject(e)) throw new AboutProblem(`${at} is ${kindOf(e)}, expected an object with "name" and "kind"`);
+    if (!Object.hasOwn(e, 'name') || e.name === null) throw new AboutProblem(`${at} has no "name"`);
+    if (typeof e.name !== 'string') throw new AboutProblem(`${at} has a "name" that is ${kindOf(e.name)}, not a string`);
+    const name = e.name.trim();
+    if (name === '') throw new AboutProblem(`${at} has an empty "name"`);
+    const path = name.split('.');
+    if (path.some((p) => p === '')) throw new AboutProblem(`${at} is named ${quoteName(name)}: a dotted name needs a name between the dots`);
+    const prop = settingSchema(e, at, name, cx);
+    let parent = root;
+    for (let k = 0; k < path.length - 1; k++) {
+      let child = ownValue(parent.properties, path[k]!) as Json;
+      if (child === undefined) {
+        child = { type: 'object', properties: {} };
+        implicit.add(child);
+        defineOwn(parent.properties, path[k]!, child);
+      } else if (child.type !== 'object') {
+        const of = path.slice(0, k + 1).join('.');
+        throw new AboutProblem(`${at} ${quoteName(name)} is nested under ${quoteName(of)}, which ${origin.get(of) ?? 'an earlier setting'} declares as kind ${kinds.get(of) ?? child.type}`);
+      }
+      child.properties ??= {};
+      parent = child;
+    }
+    const last = path[path.length - 1]!;
+    const before = ownValue(parent.properties, last) as Json;
+    if (before !== undefined) {
+      if (implicit.has(before)) {
+        if (prop.type !== 'object') throw new AboutProblem(`${at} ${quoteName(name)} is of kind ${e.kind ?? 'string'}, but earlier settings are nested under it (${quoteName(name + '.' + Object.keys(before.properties)[0])})`);
+        prop.properties = before.properties;
+        if (before.required) prop.required = before.required;
+      } else cx.warnings.push(`${at} repeats the setting ${quoteName(name)} of ${origin.get(name)}: the later one is used`);
+    }
+    defineOwn(parent.properties, last, prop);
+    origin.set(name, at);
+    kinds.set(name, typeof e.kind === 'string' ? e.kind : 'string');
+    if (e.required === true) requirePaths(root, [path]);
+  });
+  if (about.required !== undefined) requirePaths(root, namesList(about.required, '"required"'));
+  const groups = about.settings_group_validation;
+  if (groups !== undefined) {
+    if (!Array.isArray(groups)) throw new AboutProblem(`settings_group_validation is ${kindOf(groups)}, expected a list of lists of setting names`);
+    const sets = groups.map((g: Json, i: number) => namesList(g, `settings_group_validation[${i}]`)).filter((g) => g.length > 0);
+    // one group: all of it is required; several: one of them must be complete (Meltano's rule)
+    if (sets.length === 1) requirePaths(root, sets[0]!);
+    else if (sets.length > 1) {
+      root.anyOf = sets.map((g) => {
+        const branch: Json = {};
+        requirePaths(branch, g);
+        return branch;
+      });
+    }
+  }
+  return root;
+}
+
+/**
+ * The tap's settings as a connectionSpecification, in either form: a JSON Schema (Singer SDK,
+ * `secret`/`writeOnly`/`sensitive` → airbyte_secret) or a list of Meltano settings (kind
+ * password/oauth or `sensitive: true` → airbyte_secret; unknown kinds read as strings, with a
+ * warning). Throws AboutProblem naming the place in the output when it cannot be used.
+ */
+export function aboutToSpec(about: About): { spec: Json; warnings: string[] } {
+  const settings = about.settings;
+  if (Array.isArray(settings)) {
+    const cx: ListContext = { unknownKinds: [], warnings: [] };
+    const spec = listSettingsToSpec(settings, about, cx);
+    if (cx.unknownKinds.length > 0) {
+      const shown = cx.unknownKinds.slice(0, 5).join(', ');
+      cx.warnings.unshift(`unknown setting kind${cx.unknownKinds.length > 1 ? 's' : ''}, read as string: ${shown}${cx.unknownKinds.length > 5 ? ` and ${cx.unknownKinds.length - 5} more` : ''}`);
+    }
+    return { spec, warnings: cx.warnings.slice(0, 20) };
+  }
+  if (isPlainObject(settings)) return { spec: schemaSettingsToSpec(settings), warnings: [] };
+  throw new AboutProblem(`settings is ${kindOf(settings)}; expected a list of settings (Meltano: [{"name": …, "kind": …}]) or a JSON Schema object (Singer SDK: {"type": "object", "properties": …})`);
+}
+
+/** Settings (either form) → connectionSpecification; throws AboutProblem when they cannot be used. */
+export function settingsToSpec(settings: Json): Json {
+  return aboutToSpec({ settings }).spec;
+}
+
+/** The spec of a tap or target from its --about: the SPEC's connectionSpecification, or the problem in the output. */
+export async function aboutSpec(tap: TapSpec, what: string, display = programName(tap)): Promise<{ spec: Json; warnings: string[] } | { problem: string }> {
+  const r = await readAbout(tap, what);
+  if (r.problem) return { problem: r.problem };
+  if (!r.about || r.about.settings === undefined || r.about.settings === null) {
+    const why = r.about ? `'s --about --format json output has no "settings"` : ' has no --about --format json';
+    return { spec: { type: 'object', additionalProperties: true, properties: {} }, warnings: [`the Singer ${what} ${display}${why}: its config is not described (any object is accepted)`] };
+  }
+  try {
+    const { spec, warnings } = aboutToSpec(r.about);
+    return { spec, warnings: warnings.map((w) => `${aboutOutput(what)}: ${w}`) };
+  } catch (e) {
+    if (e instanceof AboutProblem) return { problem: `${aboutOutput(what)}: ${e.message}` };
+    throw e;
+  }
+}
+
+async function doSpec(tap: TapSpec): Promise<number> {
+  const r = await aboutSpec(tap, 'tap');
+  if ('problem' in r) {
+    // the tap's own output is at fault, not a message it wrote: a config error of the connector's setup (exit 2)
+    await traceError(r.problem, 'config_error');
+    return 1;
+  }
+  for (const w of r.warnings) await log('WARN', w);
+  await emit({ type: 'SPEC', spec: { connectionSpecification: r.spec } });
   return 0;
 }
 

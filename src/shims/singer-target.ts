@@ -26,7 +26,7 @@ import { parseLossless, stringifyLossless, isPlainObject, type LosslessValue } f
 import { canonical } from '../testing/normalise.js';
 import { StateMerger, emptyState } from '../state/state.js';
 import { singerStreamId, singerStateValue } from '../output/stdout-sink.js';
-import { settingsToSpec, tapAbout, parseShimArgv, shimConnector, type TapSpec } from './singer-tap.js';
+import { aboutSpec, parseShimArgv, shimConnector, type TapSpec } from './singer-tap.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
 export const SINGER_TARGET_SHIM = resolve(import.meta.dirname, '..', '..', 'shims', 'singer-target.mjs');
@@ -74,14 +74,14 @@ function keepTail(stream: NodeJS.ReadableStream | null | undefined, tail: string
 }
 
 async function doSpec(target: TapSpec): Promise<number> {
-  const about = await tapAbout(target);
-  let spec: Json;
-  if (about?.settings) spec = settingsToSpec(about.settings);
-  else {
-    spec = { type: 'object', additionalProperties: true, properties: {} };
-    log('WARN', `the Singer target ${targetName(target)} has no --about --format json: its config is not described (any object is accepted)`);
+  // either settings form (Meltano list or JSON Schema); an unusable --about is named as such
+  const r = await aboutSpec(target, 'target', targetName(target));
+  if ('problem' in r) {
+    traceError(r.problem, [], 'config_error');
+    return 1;
   }
-  out({ type: 'SPEC', spec: { connectionSpecification: spec, supported_destination_sync_modes: ['append', 'overwrite'] } });
+  for (const w of r.warnings) log('WARN', w);
+  out({ type: 'SPEC', spec: { connectionSpecification: r.spec, supported_destination_sync_modes: ['append', 'overwrite'] } });
   return 0;
 }
 

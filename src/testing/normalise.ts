@@ -3,6 +3,7 @@
 // exact text (lossless), so an int64 compares digit for digit.
 
 import { isPlainObject, stringifyLossless, getPath, defineOwn, sortKeys, LosslessNumber, type LosslessValue } from '../json/lossless.js';
+import { MASK, type Masker } from '../secrets/mask.js';
 
 export const MASKED = '<masked>';
 
@@ -26,6 +27,34 @@ export function maskPaths(v: LosslessValue, paths: string[]): LosslessValue {
     return o;
   }
   return v;
+}
+
+/**
+ * Mask secrets (the masker's values, in any of its encodings) in every string, key and number
+ * of a value: a golden file or a diff never holds one.
+ */
+export function maskSecrets(v: LosslessValue, masker: Masker): LosslessValue {
+  if (masker.size === 0) return v;
+  if (typeof v === 'string') return masker.mask(v);
+  if (typeof v === 'number' || v instanceof LosslessNumber) return masker.mask(String(v)) === String(v) ? v : MASK;
+  if (Array.isArray(v)) return v.map((x) => maskSecrets(x, masker));
+  if (isPlainObject(v)) {
+    const o: Record<string, LosslessValue> = {};
+    for (const k of Object.keys(v)) defineOwn(o, masker.mask(k), maskSecrets(v[k] as LosslessValue, masker));
+    return o;
+  }
+  return v;
+}
+
+/** A copy of a spec where Singer's `secret: true` / `writeOnly: true` count as airbyte_secret (for masking). */
+export function secretAnnotated(schema: unknown, depth = 0): unknown {
+  if (depth > 64 || schema === null || typeof schema !== 'object') return schema;
+  if (Array.isArray(schema)) return schema.map((x) => secretAnnotated(x, depth + 1));
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(schema)) defineOwn(o, k, secretAnnotated(x, depth + 1));
+  const s = schema as Record<string, unknown>;
+  if (s['secret'] === true || s['writeOnly'] === true) o['airbyte_secret'] = true;
+  return o;
 }
 
 /** Mask a dotted field path (`a.b`, `*` for any array item or key) inside a value, in place. */

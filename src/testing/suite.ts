@@ -7,15 +7,15 @@ import { join, basename, resolve, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { resolveConnector, type ConnectorRef } from '../connector/resolve.js';
 import { RunFiles } from '../connector/process.js';
-import { parseJsonFile } from '../config/config.js';
+import { parseJsonFile, loadConfig, environmentValues, type LoadedConfig } from '../config/config.js';
 import { parseLossless, stringifyLossless, toPlain, defineOwn, ownValue, type LosslessValue } from '../json/lossless.js';
-import { Masker, collectSecrets } from '../secrets/mask.js';
+import { Masker, collectSecrets, secretPaths } from '../secrets/mask.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { configureCatalog } from '../catalog/configure.js';
 import { StateMerger, readStateFile, emptyState, stateForConnector, displayStream, type StoredState } from '../state/state.js';
 import { UsageError, HostError } from '../errors.js';
 import { captureTranscript, ofType, type Msg, type Transcript } from './transcript.js';
-import { pretty, canonical, maskPaths, maskField, recordKey, sortRecords, compareValues, type NormalRecord } from './normalise.js';
+import { pretty, canonical, maskPaths, maskField, maskSecrets, secretAnnotated, recordKey, sortRecords, compareValues, type NormalRecord } from './normalise.js';
 import { diffValues, diffRecords } from './compare.js';
 import { checkSpec, checkCheck, checkDiscover, checkRead, checkIncremental, maxCursors, type Check, type Profile, type CheckOutcome, type ConfiguredLike } from './conformance.js';
 
@@ -166,7 +166,7 @@ function normalRecords(t: Transcript, ctx: Ctx, configured: ConfiguredLike[]): N
   for (const m of ofType(t, 'RECORD')) {
     const r = m['record'] as Msg;
     const stream = displayStream(String(r['stream']), r['namespace'] as string | undefined);
-    const data = maskPaths(r['data'] as LosslessValue, ctx.tmpPaths);
+    const data = maskSecrets(maskPaths(r['data'] as LosslessValue, ctx.tmpPaths), ctx.masker);
     for (const f of (ctx.settings.ignored_fields && ownValue(ctx.settings.ignored_fields, stream)) ?? []) maskField(data, f.field.split('.'));
     out.push({ stream, key: recordKey(data, pks.get(stream)), data });
   }
@@ -203,7 +203,7 @@ function finalState(states: StoredState, ctx: Ctx): LosslessValue {
   } else if (states.kind === 'GLOBAL') v = { kind: 'GLOBAL', global: (states.states[0]?.['global'] ?? null) as LosslessValue };
   else if (states.kind === 'LEGACY') v = { kind: 'LEGACY', data: (states.states[0]?.['data'] ?? null) as LosslessValue };
   else v = { kind: null };
-  v = maskPaths(v, ctx.tmpPaths);
+  v = maskSecrets(maskPaths(v, ctx.tmpPaths), ctx.masker);
   for (const f of ctx.settings.ignored_state_fields ?? []) maskField(v, f.field.split('.'));
   return v;
 }
@@ -240,21 +240,23 @@ async function readStep(step: 'read' | 'incremental', ctx: Ctx, configured: Conf
   return { result: finish(step, ctx, checks, [...gr, ...gs], [...ur, ...us]), t, after };
 }
 
-async function runCase(ref: ConnectorRef, suiteDir: string, name: string, profile: Profile, o: SuiteOptions): Promise<CaseResult> {
+async function runCase(ref: ConnectorRef, suiteDir: string, name: string, loaded: LoadedConfig, profile: Profile, o: SuiteOptions): Promise<CaseResult> {
   const dir = join(suiteDir, name);
   const settings = readSettings(dir);
   const steps = settings.steps ?? ALL_STEPS;
   const files = new RunFiles();
   const results: StepResult[] = [];
+  // values from the environment are secrets from the start: the spec step's own logs are masked too
+  const masker = new Masker(environmentSecrets(loaded));
   try {
-    const config = existsSync(join(dir, 'config.json')) ? parseJsonFile(join(dir, 'config.json'), 'config') : {};
+    const config = loaded.value;
     const ctx: Ctx = {
       ref,
       dir,
       settings,
       profile,
       logger: o.logger ?? silentLogger(),
-      masker: new Masker(),
+      masker,
       files,
       timeoutMs: o.timeoutMs ?? 300_000,
       limits: { killGraceMs: o.killGraceMs, maxLineBytes: o.maxLineBytes, filesDir: files.dir },
@@ -269,9 +271,10 @@ async function runCase(ref: ConnectorRef, suiteDir: string, name: string, profil
     const specT = await capture(['spec']);
     const specMsg = ofType(specT, 'SPEC')[0];
     const cs = (specMsg?.['spec'] as Msg | undefined)?.['connectionSpecification'];
-    ctx.masker.add(collectSecrets(toPlain(config), toPlain(cs ?? {})));
+    const secretSpec = secretAnnotated(toPlain(cs ?? {}));
+    ctx.masker.add([...collectSecrets(toPlain(config), secretSpec), ...environmentSecrets(loaded, secretSpec)]);
     if (steps.includes('spec')) {
-      const specText = pretty(maskPaths((specMsg?.['spec'] ?? null) as LosslessValue, ctx.tmpPaths));
+      const specText = pretty(maskSecrets(maskPaths((specMsg?.['spec'] ?? null) as LosslessValue, ctx.tmpPaths), ctx.masker));
       const [g, u] = ctx.goldens.compareText('spec.json', specText, (exp) => diffValues(parseLossless(exp), parseLossless(specText)).map((l) => `spec: ${l}`));
       results.push(finish('spec', ctx, [exitCheck('spec', specT), ...checkSpec(specT, config, profile)], g, u));
     }
@@ -290,7 +293,7 @@ async function runCase(ref: ConnectorRef, suiteDir: string, name: string, profil
       const t = await capture(['discover', '--config', ctx.configPath]);
       catalog = ofType(t, 'CATALOG')[0]?.['catalog'];
       if (steps.includes('discover')) {
-        const text = pretty(maskPaths(catalog ?? null, ctx.tmpPaths));
+        const text = pretty(maskSecrets(maskPaths(catalog ?? null, ctx.tmpPaths), ctx.masker));
         const [g, u] = ctx.goldens.compareText('discover.json', text, (exp) => diffValues(parseLossless(exp), parseLossless(text)).map((l) => `catalog: ${l}`));
         results.push(finish('discover', ctx, [exitCheck('discover', t), ...checkDiscover(t, profile)], g, u));
       }
@@ -339,7 +342,56 @@ async function runCase(ref: ConnectorRef, suiteDir: string, name: string, profil
   } finally {
     files.cleanup();
   }
-  return { name, ok: results.every((r) => r.ok), steps: results };
+  // the report (pretty, json, junit) is made of these strings: no secret in any of them
+  const steps_ = results.map((r) => maskStep(r, masker));
+  return { name, ok: steps_.every((r) => r.ok), steps: steps_ };
+}
+
+function maskStep(r: StepResult, m: Masker): StepResult {
+  if (m.size === 0) return r;
+  return {
+    ...r,
+    golden: r.golden.map((g) => m.mask(g)),
+    checks: r.checks.map((c) => ({ ...c, message: m.mask(c.message), ...(c.skipped !== undefined ? { skipped: m.mask(c.skipped) } : {}) })),
+    ...(r.error !== undefined ? { error: m.mask(r.error) } : {}),
+  };
+}
+
+/** A case's config.json, loaded as `--config` loads a file: `${VAR}` expanded, the same errors (exit 2) for an unset one. */
+function loadCaseConfig(dir: string): LoadedConfig {
+  const file = join(dir, 'config.json');
+  return existsSync(file) ? loadConfig(file) : { value: {}, file: undefined, files: [], sources: new Map() };
+}
+
+/** Does a config field path lie under (or hold) a secret path of the spec ('*' matches any key)? */
+function touchesSecret(path: string[], secrets: (string | '*')[][]): boolean {
+  return secrets.some((sp) => {
+    const n = Math.min(sp.length, path.length);
+    for (let i = 0; i < n; i++) if (sp[i] !== '*' && sp[i] !== path[i]) return false;
+    return true;
+  });
+}
+
+/**
+ * What the environment put into the config, to mask: each field value made from `${VAR}` and
+ * each such variable's own value (as --config does, values shorter than 4 characters only when
+ * the field is secret: masking "1" or "us" would garble every message). With `spec`, only
+ * the variables of its secret fields, whatever their length.
+ */
+function environmentSecrets(loaded: LoadedConfig, spec?: unknown): string[] {
+  const out = new Set<string>();
+  if (spec === undefined) for (const v of environmentValues(loaded)) if (v.length >= 4) out.add(v);
+  const secrets = spec === undefined ? undefined : secretPaths(spec);
+  for (const src of loaded.sources?.values() ?? []) {
+    if (src.variables.length === 0) continue;
+    const secret = secrets !== undefined && touchesSecret(src.path, secrets);
+    if (secrets !== undefined && !secret) continue;
+    for (const name of src.variables) {
+      const v = ownValue(process.env, name);
+      if (v && (secret || v.length >= 4)) out.add(v);
+    }
+  }
+  return [...out];
 }
 
 export async function runSuite(connector: string | readonly string[] | ConnectorRef, o: SuiteOptions): Promise<SuiteReport> {
@@ -351,7 +403,9 @@ export async function runSuite(connector: string | readonly string[] | Connector
   const profile = o.profile ?? suiteSettings.profile ?? 'airbyte';
   if (profile !== 'airbyte' && profile !== 'singer') throw new UsageError(`unknown profile "${profile}" (airbyte or singer)`);
   const ref = typeof connector === 'object' && !Array.isArray(connector) && 'command' in connector ? (connector as ConnectorRef) : await resolveConnector(connector as string | readonly string[]);
+  // every case's config first, as `--config` would load it: an unset variable stops the run before any connector starts
+  const configs = cases.map((c) => loadCaseConfig(join(suiteDir, c)));
   const results: CaseResult[] = [];
-  for (const c of cases) results.push(await runCase(ref, suiteDir, c, profile, o));
+  for (const [i, c] of cases.entries()) results.push(await runCase(ref, suiteDir, c, configs[i]!, profile, o));
   return { suite: basename(suiteDir), profile, ok: results.every((r) => r.ok), cases: results, durationMs: Date.now() - started };
 }

@@ -32,10 +32,10 @@ function readArgs(dir: string, fixture: string, knobs: string[] = [], opts: stri
   return ['read', '--config', writeJson(dir, 'config.json', {}), '--out', join(dir, 'out'), ...opts, '--', node, bad(fixture), ...knobs];
 }
 
-/** The rows of the summary table, as arrays of cells (split on runs of 2+ spaces). */
+/** The rows of the summary table, as arrays of cells (split on runs of 2+ spaces); a "dropped" column after records when any were. */
 function summaryRows(text: string): string[][] {
   const lines = stripAnsi(text).split('\n');
-  const head = lines.findLastIndex((l) => /^ {2}stream\s+mode\s+status\s+records\s+bytes\s+time\s+state$/.test(l));
+  const head = lines.findLastIndex((l) => /^ {2}stream\s+mode\s+status\s+records(\s+dropped)?\s+bytes\s+time\s+state$/.test(l));
   expect(head).toBeGreaterThanOrEqual(0);
   const rows: string[][] = [];
   for (const l of lines.slice(head + 1)) {
@@ -95,7 +95,8 @@ describe.concurrent('live view', () => {
     expect(progress.length).toBeGreaterThanOrEqual(1);
     expect(progress[0]).toMatch(/^progress 0:0\d: \d+ records, \d+ B, [\d.]+\/s; items RUNNING \d+ records [\d.]+\/s$/);
     expect(r.stderr.indexOf('progress ')).toBeLessThan(r.stderr.indexOf('  stream  '));
-    expect(summaryRows(r.stderr)).toEqual([['items', 'incremental/append', '-', '30', '792 B', expect.stringMatching(/^\d+\.\d s$/), 'committed']]);
+    // no STREAM_STATUS from slow.mjs: complete once it exited 0; bytes as in the file (newlines included)
+    expect(summaryRows(r.stderr)).toEqual([['items', 'incremental/append', 'complete', '30', '822 B', expect.stringMatching(/^\d+\.\d s$/), 'committed']]);
   });
 
   it('--progress=plain with ESTIMATE: the percentage and ETA in the line', async () => {
@@ -136,8 +137,9 @@ describe.concurrent('summary table', () => {
     expect((await host(readArgs(dir, 'slow', ['--records', '2', '--delay-ms', '1']))).exitCode).toBe(0);
     const r = await host(readArgs(dir, 'trace-error', [], ['--log-level', 'fatal']));
     expect(r.exitCode).toBe(2);
-    expect(summaryRows(r.stderr)).toEqual([['items', 'incremental/append', '-', '1', '25 B', expect.stringMatching(/ s$/), 'unchanged']]);
-    expect(r.stderr).toMatch(/^read FAILED after 1 records in /m);
+    // the record read before the failure came after the last commit: dropped (cut from the file)
+    expect(summaryRows(r.stderr)).toEqual([['items', 'incremental/append', 'incomplete', '0', '1', '0 B', expect.stringMatching(/ s$/), 'unchanged']]);
+    expect(r.stderr).toMatch(/^read FAILED after 1 records in [\d.]+ s \(.*\): 0 records kept, 1 dropped \(after the last committed state\)$/m);
     expect(r.stderr).toContain('The run failed (failure_type config_error, error CONNECTOR_CONFIG_ERROR): Invalid credentials for the API.\n');
     expect(r.stderr).toContain(`state file ${join(dir, 'out', 'state.json')} (no new state committed in this run)`);
   });
@@ -146,9 +148,10 @@ describe.concurrent('summary table', () => {
     const dir = tmp();
     const r = await host(readArgs(dir, 'exit-after', ['--fail-after', '7'], ['--log-level', 'fatal']));
     expect(r.exitCode).toBe(3);
+    // kept: the 5 items the state after item 5 covers; dropped: items 6-7 and the unfinished snapshot
     expect(summaryRows(r.stderr)).toEqual([
-      ['items', 'incremental/append', '-', '7', '175 B', expect.stringMatching(/ s$/), 'committed'],
-      ['snapshot', 'full_refresh/overwrite', 'started', '3', expect.stringMatching(/ B$/), expect.stringMatching(/ s$/), '-'],
+      ['items', 'incremental/append', 'incomplete', '5', '2', '130 B', expect.stringMatching(/ s$/), 'committed'],
+      ['snapshot', 'full_refresh/overwrite', 'incomplete', '0', '3', '0 B', expect.stringMatching(/ s$/), '-'],
     ]);
     expect(r.stderr).toContain('The run failed (failure_type not reported, error CONNECTOR_EXIT): the connector exited with code 1 (last stderr line: "exit-after: boom after 7 records").\n');
   });
@@ -157,7 +160,8 @@ describe.concurrent('summary table', () => {
     const dir = tmp();
     const r = await host(['read', '--config', writeJson(dir, 'c.json', {}), '--log-level', 'warn', '--', node, bad('slow'), '--records', '2', '--delay-ms', '1']);
     expect(r.exitCode).toBe(0);
-    expect(summaryRows(r.stderr)).toEqual([['items', 'incremental/append', '-', '2', '50 B', expect.stringMatching(/ s$/), 'not saved']]);
+    // the bytes of the RECORD lines written to stdout, each with its newline
+    expect(summaryRows(r.stderr)).toEqual([['items', 'incremental/append', 'complete', '2', '212 B', expect.stringMatching(/ s$/), 'not saved']]);
     expect(r.stderr).toContain('state not saved (no --state or --out)');
   });
 });
