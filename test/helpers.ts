@@ -22,9 +22,13 @@ export interface HostResult {
   signal?: string | undefined;
 }
 
-/** Run `host <args>`; never throws on a non-zero exit. */
+/**
+ * Run `host <args>`; never throws on a non-zero exit. Logs are JSON lines (the tests read them as
+ * data, see logLines) unless opts.env sets CONNECTOR_HOST_LOG_FORMAT (test/cli/log-format.test.ts
+ * tests the text default).
+ */
 export async function host(args: string[], opts: Options = {}): Promise<HostResult> {
-  const r = await execa(process.execPath, [HOST, ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1' }, ...opts });
+  const r = await execa(process.execPath, [HOST, ...args], { reject: false, stdin: 'ignore', ...opts, env: { NO_COLOR: '1', CONNECTOR_HOST_LOG_FORMAT: 'json', ...opts.env } });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), signal: r.signal };
 }
 

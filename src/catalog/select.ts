@@ -300,7 +300,7 @@ export class FieldFilter {
     return false;
   }
 
-  /** Member ranges of the last scan: [start, end) of each kept `"key": value`. */
+  /** Runs of kept members of the last scan: [start, end) of each run of adjacent kept `"key": value` members. */
   private ranges: number[] = [];
 
   /**
@@ -315,6 +315,7 @@ export class FieldFilter {
     i = skipWs(b, i + 1, de);
     if (b[i] === 0x7d) return false;
     let dropped = false;
+    let prevKept = false;
     for (;;) {
       const ms = i;
       if (b[i] !== 0x22) throw new ProtocolError('record data is not a JSON object');
@@ -325,8 +326,15 @@ export class FieldFilter {
       i = skipWs(b, i + 1, de);
       const ve = skipValue(b, i, de);
       if (ve < 0) throw new ProtocolError('record data is not a JSON object');
-      if (this.keeps(b, ms + 1, ke - 1)) ranges.push(ms, ve);
-      else dropped = true;
+      if (this.keeps(b, ms + 1, ke - 1)) {
+        // a member right after a kept one extends its run (the comma between is copied with it)
+        if (prevKept) ranges[ranges.length - 1] = ve;
+        else ranges.push(ms, ve);
+        prevKept = true;
+      } else {
+        dropped = true;
+        prevKept = false;
+      }
       i = skipWs(b, ve, de);
       if (b[i] === 0x2c) {
         i = skipWs(b, i + 1, de);
@@ -343,8 +351,7 @@ export class FieldFilter {
     out[o++] = 0x7b;
     for (let k = 0; k < ranges.length; k += 2) {
       if (k) out[o++] = 0x2c;
-      out.set(b.subarray(ranges[k]!, ranges[k + 1]!), o);
-      o += ranges[k + 1]! - ranges[k]!;
+      o = copyBytes(b, ranges[k]!, ranges[k + 1]!, out, o);
     }
     out[o++] = 0x7d;
     return o;
@@ -375,9 +382,9 @@ export class FieldFilter {
     if (!this.scan(data, ds, de)) return false;
     if (line === data && ls <= ds && de <= le) {
       const out = Buffer.allocUnsafe(ds - ls + this.size() + (le - de));
-      out.set(line.subarray(ls, ds), 0);
+      copyBytes(line, ls, ds, out, 0);
       const end = this.write(data, out, ds - ls);
-      out.set(line.subarray(de, le), end);
+      copyBytes(line, de, le, out, end);
       this.line = this.data = out;
       this.ds = ds - ls;
       this.de = end;
@@ -397,6 +404,16 @@ export class FieldFilter {
   data: Buffer = this.line;
   ds = 0;
   de = 0;
+}
+
+/** Copy src[s, e) to dst at o; returns o + (e - s). Short runs by hand: a subarray per copy costs more. */
+function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, o: number): number {
+  if (e - s > 64) {
+    dst.set(src.subarray(s, e), o);
+    return o + (e - s);
+  }
+  while (s < e) dst[o++] = src[s++]!;
+  return o;
 }
 
 /**

@@ -3,7 +3,8 @@
 
 import yargs, { type Argv } from 'yargs';
 import { readFileSync } from 'node:fs';
-import { createLogger, LOG_LEVELS, type Logger } from '../log/logger.js';
+import { createLogger, resolveLogFormat, LOG_LEVELS, LOG_FORMATS, type Logger } from '../log/logger.js';
+import { escapeControls } from '../log/text.js';
 import { HostError, EXIT, UsageError, InterruptedError } from '../errors.js';
 import { stringifyLossless } from '../json/lossless.js';
 import { spec, check, discover, readWith, DEFAULTS, type CommonOptions, type ReadOptions, type ReadResult } from '../run/operations.js';
@@ -51,6 +52,7 @@ interface Common {
   connector?: string;
   '--'?: (string | number)[];
   'log-level'?: string;
+  'log-format'?: string;
   timeout: number;
   'kill-grace': number;
   'max-line-bytes': number;
@@ -102,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', sigterm);
 
   const opts = (a: Common): CommonOptions => ({
-    logger: (logger ??= createLogger({ level: (a['log-level'] ?? ((a as { quiet?: boolean }).quiet ? 'warn' : 'info')) as never, destination: logDestination })),
+    logger: (logger ??= createLogger({ level: (a['log-level'] ?? ((a as { quiet?: boolean }).quiet ? 'warn' : 'info')) as never, format: resolveLogFormat(a['log-format']), destination: logDestination })),
     timeoutMs: a.timeout * 1000,
     killGraceMs: a['kill-grace'] * 1000,
     maxLineBytes: a['max-line-bytes'],
@@ -166,7 +168,8 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('host')
     .usage('$0 <command> <connector> [options]\n$0 <command> [options] -- <program> [args...]')
     .parserConfiguration({ 'populate--': true })
-    .option('log-level', { choices: LOG_LEVELS, defaultDescription: 'info (warn with --quiet)', describe: 'log level (logs go to stderr: JSON, or readable on a terminal)' })
+    .option('log-level', { choices: LOG_LEVELS, defaultDescription: 'info (warn with --quiet)', describe: 'log level (logs go to stderr)' })
+    .option('log-format', { choices: LOG_FORMATS, defaultDescription: 'text, or $CONNECTOR_HOST_LOG_FORMAT', describe: 'logs on stderr: text (one readable line per entry, coloured on a terminal) or json (JSON lines, for machines)' })
     .command(
       'spec [connector]',
       "print the connector's SPEC message as one JSON line",
@@ -232,6 +235,7 @@ export async function main(argv: string[]): Promise<number> {
           .example('$0 read ./source.py --config config.json --sample', `the first ${SAMPLE_LIMIT} records of each stream on stdout; nothing written`)
           .example('$0 read ./source.py --config config.json --out ./out', 'records to ./out/<stream>.jsonl, state to ./out/state.json')
           .example('$0 read ./source.py --config config.json --streams users | head', 'NDJSON on stdout')
+          .example("$0 read ./source.py --config config.json --select 'users.*' --select '!users.email' --out ./out", 'users without its email field (host catalog writes the same selection to a file)')
           .example('$0 read ./source.py --config config.json --format singer | target-jsonl', 'into a Singer target')
           .example('$0 read --config c.json --out ./out -- python3 my_source.py', 'a connector run by an interpreter'),
       async (a) => {
@@ -320,7 +324,7 @@ export async function main(argv: string[]): Promise<number> {
           .example('eval "$($0 connectors which faker) --help"', 'a registry name, run by hand'),
       async (a) => {
         const { connectorsCommand } = await import('./connectors.js');
-        const resolve = { cacheDir: a['cache-dir'] as string | undefined, python: a.python as string | undefined, registry: a.registry as string | undefined, logger: (logger ??= createLogger({ level: a['log-level'] as never })) };
+        const resolve = { cacheDir: a['cache-dir'] as string | undefined, python: a.python as string | undefined, registry: a.registry as string | undefined, logger: (logger ??= createLogger({ level: a['log-level'] as never, format: resolveLogFormat(a['log-format'] as string | undefined) })) };
         if (a.action === 'exec') {
           // the connector gets the signals (forwarded, or from the terminal) and decides; the host waits for its exit code
           process.off('SIGINT', sigint);
@@ -365,7 +369,8 @@ function report(e: unknown, logger: Logger | undefined): number {
     if (e instanceof InterruptedError) {
       process.stderr.write(`host: ${e.message}; the last committed state is kept\n`);
     } else {
-      process.stderr.write(`host: ${e.message}\n`);
+      // a connector's TRACE message or stderr lines may hold escape sequences: never raw to the terminal
+      process.stderr.write(`host: ${escapeControls(e.message)}\n`);
       if (e.code === 'USAGE') process.stderr.write('Run with --help for usage.\n');
     }
     return e.exitCode;

@@ -4,6 +4,20 @@
 // data path is not slowed. The same samples give each stream's time for the summary.
 
 import type { RunStream } from '../run/streams.js';
+import { escapeControls } from '../log/text.js';
+
+/** What the view shows of a log entry: its message (a --log-format json line is parsed; controls escaped). */
+function lastLogOf(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const o = JSON.parse(line) as { msg?: unknown; connector?: unknown };
+    if (typeof o.msg !== 'string') return line;
+    const msg = escapeControls(o.msg.split('\n')[0] ?? '').replace(/\t/g, ' ');
+    return typeof o.connector === 'string' ? `[${escapeControls(o.connector)}] ${msg}` : msg;
+  } catch {
+    return line;
+  }
+}
 
 export type ProgressOption = 'auto' | 'tty' | 'plain' | 'off';
 export type ProgressMode = 'tty' | 'plain' | 'off';
@@ -307,7 +321,7 @@ export class LiveView {
     this.erase();
     this.o.write(s);
     const first = s.replace(ANSI, '').split('\n').find((l) => l.trim());
-    if (first) this.lastLog = first.trim();
+    if (first) this.lastLog = lastLogOf(first.trim());
     this.redraw ??= setTimeout(() => {
       this.redraw = undefined;
       this.paint();

@@ -182,19 +182,54 @@ function jsonError(file: string, what: string, text: string, e: JsonSyntaxError)
   return new ConfigError(`the ${what} file ${file} is not valid JSON: ${e.message.replace(/ at position \d+$/, '').replace(/^(unexpected character) .*/s, '$1')} ${where(line, col, e.path)}`, { file, line, column: col, field: e.path.join('.') });
 }
 
-// The yaml package's messages may quote the source (an escape, a tag, a plain scalar): say what by its code.
+// The yaml package's messages may quote the source (an escape, a tag, a plain scalar, a token),
+// so they are never shown: what went wrong is said by the error's code and, where one code
+// covers several problems, by the fixed start of its message (matched, not printed).
+const YAML_MESSAGES: [code: string, start: RegExp, problem: string][] = [
+  ['MISSING_CHAR', /^Missing closing "quote/, 'an unclosed double quote (a " without its closing ")'],
+  ['MISSING_CHAR', /^Missing closing 'quote/, "an unclosed single quote (a ' without its closing ')"],
+  ['MISSING_CHAR', /^Implicit map keys need to be followed by map values/, 'expected a mapping value: a key without ":" (write key: value)'],
+  ['MISSING_CHAR', /^Missing , or : between/, 'expected "," or ":" between the items of a [...] or {...}'],
+  ['MISSING_CHAR', /^Missing , between/, 'expected "," between the items of a [...] or {...}'],
+  ['MISSING_CHAR', /^Missing space after :/, 'expected a space after ":" in a {...}'],
+  ['MISSING_CHAR', /must end with a/, 'an unclosed bracket: a [ or { without its ] or }'],
+  ['MISSING_CHAR', /^Comments must be separated/, 'a # comment without a space before it'],
+  ['MISSING_CHAR', /^Tags and anchors must be separated/, 'a tag (!) or anchor (&) without a space after it'],
+  ['MISSING_CHAR', /^Sequence item without - indicator/, 'a list item without its "- "'],
+  ['MISSING_CHAR', /^Missing directives-end/, 'a directive without the --- line after it'],
+  ['BAD_INDENT', /^All mapping items must start at the same column/, 'bad indentation: the keys of one mapping must start at the same column'],
+  ['BAD_INDENT', /^All sequence items must start at the same column/, 'bad indentation: the items of one list must start at the same column'],
+  ['BAD_INDENT', /must be sufficiently indented and end with a/, 'an unclosed bracket (a [ or { without its ] or }), or a [...] or {...} whose next line is not indented enough'],
+  ['BLOCK_AS_IMPLICIT_KEY', /^Nested mappings are not allowed in compact mappings/, 'a value that reads as a nested mapping: quote a value that holds ": ", or put a nested mapping on its own, more indented lines'],
+  ['BLOCK_AS_IMPLICIT_KEY', /^A block sequence may not be used as an implicit map key/, 'a list used as a key (bad indentation?)'],
+  ['MULTILINE_IMPLICIT_KEY', /^Implicit keys need to be on a single line/, 'expected a mapping value: a line without ":", or a key that runs over several lines (bad indentation?)'],
+  ['UNEXPECTED_TOKEN', /^Block scalar header includes extra characters/, 'extra characters after | or >'],
+  ['UNEXPECTED_TOKEN', /^Unexpected flow-(?:seq|map)-end/, 'a ] or } without its [ or {'],
+  ['UNEXPECTED_TOKEN', /^Unexpected (?:scalar|map-value-ind|block-seq-ind|seq-item-ind|explicit-key-ind)/, 'unexpected text after a value (bad indentation, or a value that should be quoted?)'],
+];
 const YAML_PROBLEMS: Record<string, string> = {
   BAD_INDENT: 'bad indentation',
-  TAB_AS_INDENT: 'a tab used as indentation',
+  TAB_AS_INDENT: 'a tab used as indentation (indent with spaces)',
   DUPLICATE_KEY: 'a key given twice',
-  BAD_DQ_ESCAPE: 'an invalid escape sequence in a double-quoted string',
+  BAD_DQ_ESCAPE: 'an invalid escape sequence in a double-quoted string (write \\\\ for a backslash, or use single quotes)',
   MISSING_CHAR: 'a missing quote, bracket, "," or ":"',
   UNEXPECTED_TOKEN: 'unexpected text',
   MULTILINE_IMPLICIT_KEY: 'a key that spans lines',
   BLOCK_AS_IMPLICIT_KEY: 'a block used as a key',
-  BAD_SCALAR_START: 'a plain value that starts with a reserved character',
-  TAG_RESOLVE_FAILED: 'an unknown tag',
+  BLOCK_IN_FLOW: 'a block mapping or list inside [...] or {...} (a missing ","?)',
+  BAD_SCALAR_START: 'a plain value that starts with a reserved character (@ or `): quote it',
+  TAG_RESOLVE_FAILED: 'an unknown tag (!...)',
+  MULTIPLE_DOCS: 'more than one document (a --- line starts a second one)',
+  BAD_ALIAS: 'an empty or ambiguous alias (*)',
+  KEY_OVER_1024_CHARS: 'a key longer than 1024 characters',
+  RESOURCE_EXHAUSTION: 'too many alias expansions',
 };
+
+/** What a YAML error says went wrong, in words that hold nothing of the file's text. */
+export function yamlProblem(code: string, message: string): string {
+  for (const [c, start, problem] of YAML_MESSAGES) if (c === code && start.test(message)) return problem;
+  return YAML_PROBLEMS[code] ?? code.toLowerCase().replaceAll('_', ' ');
+}
 
 /** The keys (and item indexes) down to the YAML node at `pos`, as far as the document was parsed. */
 function yamlPathAt(node: unknown, pos: number, out: string[] = []): string[] {
@@ -248,7 +283,7 @@ export function parseYamlText(file: string, what: string, text: string): { value
     const pos = err.linePos?.[0];
     const line = pos?.line ?? lineCol(text, err.pos[0]).line;
     const col = pos?.col ?? lineCol(text, err.pos[0]).col;
-    const problem = YAML_PROBLEMS[err.code] ?? err.code.toLowerCase().replaceAll('_', ' ');
+    const problem = yamlProblem(err.code, err.message);
     const path = yamlPathAt(doc.contents, err.pos[0]);
     throw new ConfigError(`the ${what} file ${file} is not valid YAML: ${problem} ${where(line, col, path)}`, { file, line, column: col, field: path.join('.') });
   }

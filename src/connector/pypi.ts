@@ -334,9 +334,9 @@ function startProgress(logger: Logger, raw: string, label: string, installer: st
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The temp folders an older host built `dir` in (`<dir>.tmp-<pid>-<hex>`), as its scripts name them. */
-function oldTempPaths(dir: string): RegExp {
-  return new RegExp(`${escapeRe(dir)}\\.tmp-[0-9]+-[0-9a-f]+`, 'g');
+/** The names of the temp folders an older host built `name` in (`<name>.tmp-<pid>-<hex>`), as its scripts name them. */
+function oldTempNames(name: string): RegExp {
+  return new RegExp(`${escapeRe(name)}\\.tmp-[0-9]+-[0-9a-f]+`, 'g');
 }
 
 // A shebang too long for the kernel (127 bytes counts everywhere) or with a space cannot name
@@ -351,9 +351,11 @@ function shebangFits(text: string): string {
 }
 
 /**
- * Rewrite `from` (a path, or a pattern of paths) to `to` in the venv's bin/ text files (script
- * shebangs, activate*) and pyvenv.cfg; each file replaced atomically, keeping its mode. Returns
- * how many files changed.
+ * A venv built in a temp folder names it in bin/ (script shebangs, activate*'s VIRTUAL_ENV and
+ * prompt) and pyvenv.cfg. The temp folder is a sibling of the final one, so rewriting its name
+ * (unique: it ends in -<pid>-<random>; `from` is that name or a pattern of such names) to the
+ * final folder's name `to` rewrites every path. Each file is replaced atomically, keeping its
+ * mode; returns how many changed.
  */
 export function fixVenvPaths(dir: string, from: string | RegExp, to: string): number {
   const re = typeof from === 'string' ? new RegExp(escapeRe(from), 'g') : new RegExp(from.source, from.flags.includes('g') ? from.flags : `${from.flags}g`);
@@ -393,7 +395,7 @@ export function fixVenvPaths(dir: string, from: string | RegExp, to: string): nu
 function repairOld(inst: PypiInstall, logger: Logger): PypiInstall {
   if (inst.marker.scripts) return inst;
   try {
-    const n = fixVenvPaths(inst.dir, oldTempPaths(inst.dir), inst.dir);
+    const n = fixVenvPaths(inst.dir, oldTempNames(basename(inst.dir)), basename(inst.dir));
     const marker: PypiMarker = { ...inst.marker, scripts: 'fixed' };
     rewriteMarker(inst.dir, marker);
     logger.debug({ dir: inst.dir, files: n }, 'repaired the script paths of a venv made by an older host');
@@ -438,6 +440,7 @@ async function buildVenv(tmp: string, finalOf: (version: string) => string, b: B
   const progress = startProgress(logger, raw, b.label, installer.kind, info.version);
   const cwd = dirname(tmp); // not the user's folder: uv would read a pyproject.toml or uv.toml there
   try {
+    progress.note('creating the virtualenv');
     if (installer.kind === 'uv') {
       const v = await runLogged(installer.uv, ['venv', '--relocatable', '--seed', '--quiet', '--python', info.executable, tmp], { logger, tool: 'uv', env: uvEnv(), cwd, onLine: progress.note });
       if (!v.ok) {
@@ -451,6 +454,7 @@ async function buildVenv(tmp: string, finalOf: (version: string) => string, b: B
       if (!v.ok) throw new ConfigError(`${raw}: cannot create a virtualenv with ${b.python} (${v.why}): ${failureSummary(v.tail, /error/i)}`, { stderrTail: v.tail.slice(-20) }, 'CONNECTOR_NOT_FOUND');
     }
     const vpy = join(tmp, 'bin', 'python');
+    progress.note(`${installer.kind} install ${b.requirement}`);
     const pip =
       installer.kind === 'uv'
         ? await runLogged(installer.uv, ['pip', 'install', '--python', vpy, '--', b.requirement], { logger, tool: 'uv', env: uvEnv(), cwd, onLine: progress.note })
@@ -467,8 +471,8 @@ async function buildVenv(tmp: string, finalOf: (version: string) => string, b: B
       throw new ConfigError(`${raw}: installed, but its metadata cannot be read: ${String(ins.stderr).split('\n').slice(-3).join(' ')}`, {}, 'CONNECTOR_NOT_FOUND');
     }
     const meta = JSON.parse(String(ins.stdout).trim().split('\n').pop()!) as { name: string; version: string; console_scripts: Record<string, string> };
-    // the paths in bin/ and pyvenv.cfg name the temp folder (pip) or nothing (uv --relocatable)
-    fixVenvPaths(tmp, tmp, finalOf(meta.version));
+    // the paths in bin/ and pyvenv.cfg name the temp folder (pip; uv --relocatable: only the prompt)
+    fixVenvPaths(tmp, basename(tmp), basename(finalOf(meta.version)));
     progress.done(meta.name, meta.version, installer.kind);
     return {
       kind: 'pypi',
@@ -635,7 +639,7 @@ async function installLatest(spec: PypiSpec, nameDir: string, tag: string, c: La
         info: c.info,
         logger,
         requirement: spec.name,
-        label: `${spec.name} (latest)`,
+        label: `the latest ${spec.name}`,
         installer,
       });
       const res = await placeEntry<PypiMarker>(finalDir, tmp, marker, { logger, what: raw, accept: acceptIn(finalDir) });
@@ -675,7 +679,7 @@ async function moveOldLatest(pointer: string, nameDir: string, tag: string, c: L
     return undefined;
   }
   const final = join(nameDir, `${safeSegment(String(m.version))}-${tag}`);
-  fixVenvPaths(aside, oldTempPaths(pointer), final);
+  fixVenvPaths(aside, oldTempNames(basename(pointer)), basename(final));
   const res = await placeEntry<PypiMarker>(final, aside, { ...m, scripts: 'fixed' }, { logger: c.logger, what: c.raw, accept: acceptIn(final) });
   c.logger.info({ connector: c.raw, dir: res.dir }, `the latest ${m.name} (${m.version}), installed by an older host as ${basename(pointer)}, is now ${basename(res.dir)}`);
   return asInstall(res.dir, res.marker, false);

@@ -12,6 +12,7 @@
 
 import type { Logger } from './logger.js';
 import { stderrLevel } from './logger.js';
+import { escapeControls } from './text.js';
 
 type Level = ReturnType<typeof stderrLevel>;
 
@@ -26,6 +27,8 @@ const IN_GROUP = /^[ \t+|]/;
 /** Lines and bytes in one traceback entry; a longer one continues in the next entry. */
 export const MAX_TRACEBACK_LINES = 200;
 export const MAX_TRACEBACK_BYTES = 64 * 1024;
+/** Longest last line kept for error messages (the log entry itself has up to 64 KiB). */
+export const MAX_TAIL_LINE = 4096;
 /** An unfinished traceback is logged this long after its last line. */
 const TRACEBACK_IDLE_MS = 500;
 
@@ -53,9 +56,9 @@ export class StderrLog {
     this.o = o;
   }
 
-  /** The last lines, masked. */
+  /** The last lines, masked, control characters escaped (they end up in error messages on a terminal). */
   lines(): string[] {
-    return [...this.tail];
+    return this.tail.map((l) => escapeControls(l.length > MAX_TAIL_LINE ? `${l.slice(0, MAX_TAIL_LINE)}… (${l.length - MAX_TAIL_LINE} more characters)` : l));
   }
 
   private keep(line: string, level: Level): void {

@@ -12,6 +12,7 @@ import { isPlainObject, stringifyLossless, toPlain, getPath, setPath, defineOwn,
 import { Masker, collectSecrets } from '../secrets/mask.js';
 import { ConfigError, UsageError, CheckFailedError, ProtocolError } from '../errors.js';
 import { compileSchema, getValidator, formatAjvErrors } from '../protocol/schemas.js';
+import { configMismatchMessage } from '../config/spec-errors.js';
 import { runSimpleCommand, type Message } from './simple-command.js';
 import { configureCatalog, configuredStreams, catalogInput } from '../catalog/configure.js';
 import { applySelection, takeFieldSelection } from '../catalog/select.js';
@@ -94,8 +95,12 @@ function loadConfigInput(c: ConfigInput): LoadedConfig {
   return { value: (c.config ?? {}) as Record<string, LosslessValue>, file: undefined };
 }
 
-/** Validate a config against the connector's spec: every error with its JSON pointer, never a value. */
-export function validateConfig(specMsg: Message, config: LoadedConfig): void {
+/**
+ * Validate a config against the connector's spec: every error with its JSON pointer, never a value
+ * (see config/spec-errors.ts). `how`: the option that names the files (--config), whose spec
+ * (connector), and whether a config was given other than as files (an object).
+ */
+export function validateConfig(specMsg: Message, config: LoadedConfig, how: { option?: string; who?: string; given?: boolean } = {}): void {
   const cs = isPlainObject(specMsg['spec']) ? specMsg['spec']['connectionSpecification'] : undefined;
   if (!isPlainObject(cs)) return;
   let validate: ReturnType<typeof compileSchema>;
@@ -105,8 +110,9 @@ export function validateConfig(specMsg: Message, config: LoadedConfig): void {
     throw new ProtocolError(`the connector's spec is not a valid JSON Schema (connectionSpecification): ${(e as Error).message}`);
   }
   if (validate(toPlain(config.value))) return;
-  const lines = formatAjvErrors(validate.errors);
-  throw new ConfigError(`the config${config.file ? ` ${config.file}` : ''} does not match the connector's spec:\n  ${lines.join('\n  ')}`, { file: config.file });
+  const files = config.files?.length ? config.files : config.file ? [config.file] : [];
+  const secrets = [...collectSecrets(toPlain(config.value), toPlain(cs)), ...environmentValues(config)];
+  throw new ConfigError(configMismatchMessage(validate.errors, toPlain(cs), { files, given: files.length > 0 || how.given === true, option: how.option, who: how.who, secrets }), { file: config.file });
 }
 
 async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonOptions): Promise<Session> {
@@ -123,7 +129,7 @@ async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonO
   // values taken from the environment (`${VAR}` in a file, or a registry's env fields) are treated as secrets
   masker.add(environmentValues(config).filter((v) => v.length >= 4)); // not "1" or "us": masking those would garble every message
   if (ref.registry?.env) masker.add(Object.values(ref.registry.env).map((v) => ownValue(process.env, v) ?? '').filter((v) => v.length >= 4));
-  validateConfig(specMsg, config);
+  validateConfig(specMsg, config, { given: c.config !== undefined });
   const files = new RunFiles();
   const configPath = files.write('config.json', stringifyLossless(config.value));
   return { ref, spec: specMsg, config, masker, files, configPath };

@@ -439,7 +439,7 @@ export async function run(source: ConnectorInput, o: RunOptions): Promise<RunRes
   const config = o.destinationConfigFile !== undefined ? loadConfig(o.destinationConfigFile) : { value: (o.destinationConfig ?? {}) as Record<string, LosslessValue>, file: undefined };
   // a registry entry's defaults (and environment fields) sit under the user's own config
   if (dest.registry) config.value = mergeConfig(registryConfig(dest.registry), config.value);
-  validateConfig(destSpec, config);
+  validateConfig(destSpec, config, { option: '--destination-config', who: 'destination', given: o.destinationConfig !== undefined });
   const cs = isPlainObject(destSpec['spec']) ? destSpec['spec']['connectionSpecification'] : undefined;
   const destSecrets = collectSecrets(toPlain(config.value), toPlain(cs ?? {}) as object);
   if (!o.stateFile) logger.warn('no --state file: this run starts from scratch and the state the destination acknowledges is not kept');

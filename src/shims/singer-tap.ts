@@ -358,7 +358,6 @@ function settingSchema(e: Record<string, Json>, at: string, name: string, cx: Li
   const s: Json = { ...KINDS[kind as string] };
   if (typeof e.label === 'string') s.title = e.label;
   if (typeof e.description === 'string') s.description = e.description;
-  if (e.value !== undefined && e.value !== null) s.default = e.value;
   if (kind === 'options') {
     if (Array.isArray(e.options) && e.options.length > 0) {
       const values = e.options.map((o: Json) => (isPlainObject(o) && Object.hasOwn(o, 'value') ? o.value : o));
@@ -368,6 +367,8 @@ function settingSchema(e: Record<string, Json>, at: string, name: string, cx: Li
   }
   if (e.sensitive === true || e.secret === true || e.writeOnly === true) s.airbyte_secret = true;
   if (e.hidden === true) s.airbyte_hidden = true;
+  // a secret's default would put a credential into the spec (and into golden files): left out
+  if (e.value !== undefined && e.value !== null && s.airbyte_secret !== true) s.default = e.value;
   return s;
 }
 

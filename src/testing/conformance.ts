@@ -9,6 +9,7 @@ import type { Msg, Transcript } from './transcript.js';
 import { ofType } from './transcript.js';
 import { getPath, canonical, recordKey } from './normalise.js';
 import { displayStream } from '../state/state.js';
+import { describeConfigErrors } from '../config/spec-errors.js';
 
 export type Profile = 'airbyte' | 'singer';
 
@@ -118,7 +119,7 @@ export function checkSpec(t: Transcript, config: LosslessValue, profile: Profile
     out.push(
       v(toPlain(config))
         ? pass('spec.config_valid')
-        : fail('spec.config_valid', `the case's config does not match the spec: ${(v.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'}: ${e.message}`).join('; ')}`),
+        : fail('spec.config_valid', `the case's config does not match the spec: ${describeConfigErrors(v.errors, toPlain(cs ?? null), { maxErrors: 5 }).join('; ')}`),
     );
   }
   return out;

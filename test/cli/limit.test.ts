@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { host, tmp, FIX, bad, jsonLines, readJson, writeJson, pidAlive, logLines } from '../helpers.js';
+import { host, tmp, FIX, bad, jsonLines, readJson, writeJson, pidAlive } from '../helpers.js';
 import { readWith } from '../../dist/index.js';
 
 const ENDLESS = bad('endless');
@@ -13,11 +13,11 @@ const DEST = join(FIX, 'destinations', 'dest-jsonl.mjs');
 const STREAMS = ['s1', 's2', 's3'];
 
 /** A host state file with a STREAM state for s1 at `cursor`. */
-function stateWithCursor(dir: string, cursor: number): string {
+function stateWithCursor(dir: string, cursor: number, stream = 's1'): string {
   return writeJson(dir, 'state.json', {
     connector_host_state: 1,
     kind: 'STREAM',
-    states: [{ type: 'STREAM', stream: { stream_descriptor: { name: 's1' }, stream_state: { cursor } } }],
+    states: [{ type: 'STREAM', stream: { stream_descriptor: { name: stream }, stream_state: { cursor } } }],
     files: {},
     committed_at: '2026-01-01T00:00:00.000Z',
   });
@@ -67,7 +67,19 @@ describe('host read --limit', () => {
     const r = await host(['read', '--config', config, '--limit', '7', '--progress', 'off', '--', ENDLESS, '--short', '2']);
     expect(r.exitCode).toBe(0);
     expect(stdoutIds(r.stdout)).toEqual({ s1: [1, 2], s2: range(1, 7), s3: range(1, 7) });
-    expect(logLines(r.stderr)).toContain('every stream has 7 records or has finished (--limit): stopping the connector');
+    expect(r.stderr).toContain('every stream has 7 records or has finished (--limit): stopping the connector');
+  });
+
+  it('--format singer: the records, and no state past the stored one (a target never stores a state whose records were dropped)', async () => {
+    const dir = tmp();
+    const config = writeJson(dir, 'config.json', {});
+    const state = stateWithCursor(dir, 10);
+    const r = await host(['read', '--config', config, '--state', state, '--limit', '2', '--format', 'singer', '--progress', 'off', '--', ENDLESS, '--state-every', '1']);
+    expect(r.exitCode).toBe(0);
+    const msgs = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; stream?: string; record?: { id: number }; value?: unknown });
+    const ids = (s: string) => msgs.filter((m) => m.type === 'RECORD' && m.stream === s).map((m) => m.record!.id);
+    expect([ids('s1'), ids('s2'), ids('s3')]).toEqual([[11, 12], [1, 2], [1, 2]]);
+    for (const m of msgs.filter((x) => x.type === 'STATE')) expect(m.value).toEqual({ s1: { cursor: 10 } });
   });
 
   it('a connector that ignores SIGTERM is killed after --kill-grace; still exit 0 and exactly N records', async () => {
@@ -77,20 +89,21 @@ describe('host read --limit', () => {
     const r = await host(['read', '--config', config, '--limit', '3', '--kill-grace', '1', '--progress', 'off', '--', ENDLESS, '--ignore-sigterm', '--pid-file', pidFile]);
     expect(r.exitCode).toBe(0);
     expect(stdoutIds(r.stdout)).toEqual({ s1: [1, 2, 3], s2: [1, 2, 3], s3: [1, 2, 3] });
-    expect(logLines(r.stderr)).toContain('connector did not stop within 1000 ms of SIGTERM; sending SIGKILL');
+    expect(r.stderr).toContain('connector did not stop within 1000 ms of SIGTERM; sending SIGKILL');
     expect(pidAlive((readJson(pidFile) as { pid: number }).pid)).toBe(false);
   });
 
   it('a connector that ends before the limit: what it sent, exit 0, still no state committed', async () => {
     const dir = tmp();
     const config = writeJson(dir, 'config.json', {});
-    const state = stateWithCursor(dir, 7);
+    const state = stateWithCursor(dir, 7, 'items');
     const before = readFileSync(state);
-    const r = await host(['read', '--config', config, '--state', state, '--limit', '5', '--progress', 'off', '--', ENDLESS, '--records', '3']);
+    // `slow` sends no STREAM_STATUS: its stream ends with the connector
+    const r = await host(['read', '--config', config, '--state', state, '--limit', '5', '--progress', 'off', '--', bad('slow'), '--records', '3', '--delay-ms', '1', '--state-every', '1']);
     expect(r.exitCode).toBe(0);
-    expect(stdoutIds(r.stdout)).toEqual({ s1: [8, 9, 10], s2: [1, 2, 3], s3: [1, 2, 3] });
+    expect(stdoutIds(r.stdout)).toEqual({ items: [8, 9, 10] });
     expect(readFileSync(state).equals(before)).toBe(true);
-    expect(r.stderr).toContain('the connector ended before every stream had 5 records; records past the limit, dropped: s1 0, s2 0, s3 0');
+    expect(r.stderr).toContain('limited to 5 records per stream: state not committed (3 STATE messages ignored); the connector ended before every stream had 5 records; records past the limit, dropped: items 0');
   });
 
   it('a connector that fails before the limit still fails the run (exit 3)', async () => {
@@ -111,9 +124,17 @@ describe('host read --limit', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
       expect(existsSync(join(dir, 'out'))).toBe(false);
     }
-    // the space-separated form too
-    const r = await host(['read', '--config', config, '--limit', v, '--', ENDLESS]);
-    expect(r.exitCode).toBe(2);
+  });
+
+  it('--limit -1 (space-separated), a repeated --limit whose last value is 0, and --limit without a value are refused too', async () => {
+    const dir = tmp();
+    const config = writeJson(dir, 'config.json', {});
+    for (const args of [['--limit', '-1'], ['--limit', '5', '--limit', '0'], ['--limit']]) {
+      const r = await host(['read', '--config', config, ...args, '--', ENDLESS]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/--limit|limit/);
+      expect(r.stdout).toBe('');
+    }
   });
 
   it('--limit with --full-refresh into --out is refused (it would replace the data with a sample)', async () => {
@@ -162,7 +183,7 @@ describe('host read --limit into --out, then a full read', () => {
     const full = await host(['read', '--config', config, '--out', out, '--progress', 'off', '--', ENDLESS, '--records', '5']);
     expect(full.exitCode).toBe(0);
     for (const s of STREAMS) expect(fileIds(join(out, `${s}.jsonl`))).toEqual(range(1, 25));
-    expect(logLines(full.stderr).some((l) => l.startsWith('truncating s1.jsonl from'))).toBe(true);
+    expect(full.stderr).toMatch(/truncating s1\.jsonl from \d+ to \d+ bytes/);
   });
 
   it('a sample beside a replacement in progress is refused', async () => {

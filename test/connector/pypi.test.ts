@@ -112,14 +112,23 @@ describe('pypi:cowsay', () => {
     expect(entries('cowsay').length).toBe(2);
   }, 180_000);
 
-  it('without a version installs the latest once (recorded in the marker) and reuses it', async () => {
+  it('without a version installs the latest once, into the folder of its version (a pointer names it), and reuses it', async () => {
     const r1 = await installPypi(parsePypiSpec('cowsay'), opts);
-    expect(r1.dir).toMatch(/\/latest-cpython-3\d+$/);
-    expect(r1.marker.requested).toBeUndefined();
+    expect(r1.dir).toMatch(/\/\d+\.\d+[^/]*-cpython-3\d+$/);
     expect(r1.marker.version).toMatch(/^\d+\.\d+/);
+    // 6.1 (the latest when this was written) is in the cache already (pinned, above): only pointed at
+    if (r1.marker.version === '6.1') expect(r1.installed).toBe(false);
+    expect(r1.dir.endsWith(`/${r1.marker.version}-${r1.marker.python_tag}`)).toBe(true);
+    const pointer = JSON.parse(readFileSync(join(CACHE, 'pypi', 'cowsay', `latest-${r1.marker.python_tag}`), 'utf8'));
+    expect(pointer).toMatchObject({ target: `${r1.marker.version}-${r1.marker.python_tag}`, version: r1.marker.version });
     const r2 = await installPypi(parsePypiSpec('cowsay'), opts);
     expect(r2.installed).toBe(false);
+    expect(r2.dir).toBe(r1.dir);
     expect(r2.marker.installed_at).toBe(r1.marker.installed_at);
+    // the pinned version of the latest is the same folder
+    const r3 = await installPypi(parsePypiSpec(`cowsay==${r1.marker.version}`), opts);
+    expect(r3.installed).toBe(false);
+    expect(r3.dir).toBe(r1.dir);
   }, 180_000);
 
   it('two runs installing the same entry at once: one installs, the other waits and reuses it', async () => {
@@ -166,7 +175,8 @@ describe('failed installs', () => {
     const err = await resolveConnector('pypi:airbyte-source-nope-not-a-package', opts).catch((e) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.exitCode).toBe(2);
-    expect(err.message).toMatch(/^pypi:airbyte-source-nope-not-a-package: pip could not install it: ERROR: .*(No matching distribution found|Could not find a version)/s);
+    // uv (installed into the cache when not on PATH), or pip as the fallback
+    expect(err.message).toMatch(/^pypi:airbyte-source-nope-not-a-package: (pip could not install it: ERROR: .*(No matching distribution found|Could not find a version)|uv could not install it: .*was not found in the package registry)/s);
     expect(err.data.stderrTail.length).toBeGreaterThan(0);
     expect(existsSync(join(CACHE, 'pypi', 'airbyte-source-nope-not-a-package'))).toBe(false);
   }, 180_000);
@@ -176,7 +186,7 @@ describe('failed installs', () => {
     const before = entries('cowsay');
     const err = await resolveConnector('pypi:cowsay==99.1', opts).catch((e) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toMatch(/pypi:cowsay==99\.1: pip could not install it: .*No matching distribution found for cowsay==99\.1/s);
+    expect(err.message).toMatch(/pypi:cowsay==99\.1: (pip could not install it: .*No matching distribution found for cowsay==99\.1|uv could not install it: .*there is no version of cowsay==99\.1)/s);
     expect(entries('cowsay')).toEqual(before); // no 99.1 folder, no temp folder, no lock
   }, 180_000);
 

@@ -17,7 +17,7 @@ interface Run {
 
 /** Run the reverse shim; never throws on a non-zero exit. */
 async function tap(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const r = await execa(process.execPath, [TAP, ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', ...env } });
+  const r = await execa(process.execPath, [TAP, ...args], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', CONNECTOR_HOST_LOG_FORMAT: 'json', ...env } }); // logs read as data
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
