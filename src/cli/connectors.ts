@@ -268,7 +268,7 @@ export async function connectorsCommand(action: string, what: string | undefined
   if (action === 'install') {
     // refresh: a pypi: reference without a version resolves the latest again (the old one stays, pinned by its version)
     const r = await resolveConnector(entry ? entry.ref : ref, { ...opts, python: entry?.python ?? opts.python, refresh: true } as ResolveOptions);
-    print(`installed ${ref}: ${scriptArgv(r).map(shellQuote).join(' ')}`);
+    print(`installed ${ref}: ${[r.command, ...r.args].join(' ')}`); // what the host runs; `which` prints what runs by hand
     return 0;
   }
   if (action === 'remove') {

@@ -319,8 +319,9 @@ export async function main(argv: string[]): Promise<number> {
           .example('$0 connectors install pypi:airbyte-source-faker==6.2.21', 'install ahead of a run')
           .example('$0 connectors install pypi:tap-jsonl', 'resolve the latest again (an older version stays, pinned by its version)')
           .example('$0 connectors info git:https://github.com/acme/connectors#v1:source-x', 'provenance and licence')
-          .example('$0 connectors which pypi:tap-jsonl', 'one line, the command shell-quoted where needed: <cache>/pypi/tap-jsonl/<version>-cpython-311/bin/tap-jsonl')
-          .example('$0 connectors exec pypi:tap-jsonl -- --config tap.json | $0 connectors exec pypi:target-jsonl -- --config target.json', "Meltano's invoke: install if needed, run with the arguments after --, exit code passed through")
+          .example('$0 connectors which pypi:tap-jsonl', 'prints the command, e.g. <venv>/bin/tap-jsonl (one line, shell-quoted where needed)')
+          .example('$0 connectors exec pypi:tap-jsonl -- --about', "Meltano's invoke: install if needed, run it with the arguments after --; its exit code is the host's")
+          .example('$0 read ./source.py --format singer | $0 connectors exec pypi:target-jsonl -- -c t.json', 'into a Singer target from the cache')
           .example('eval "$($0 connectors which faker) --help"', 'a registry name, run by hand'),
       async (a) => {
         const { connectorsCommand } = await import('./connectors.js');

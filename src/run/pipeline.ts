@@ -305,13 +305,17 @@ export class DestinationSink implements ReadSink {
     this.writable = true;
   }
 
-  /** The end of the source: tell the destination how each stream ended, close its input, wait for it. */
+  /**
+   * The end of the source: tell the destination how each stream ended (INCOMPLETE for a stream the
+   * source reported incomplete or that --limit cut short, so an overwrite destination keeps its old
+   * data), close its input, wait for it.
+   */
   async finish(ok: boolean): Promise<SinkResult> {
     if (!this.closed) {
       for (const s of this.o.streams) {
         const descriptor: Record<string, string> = { name: s.name };
         if (s.namespace !== undefined) descriptor['namespace'] = s.namespace;
-        this.putText(JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: descriptor, status: ok ? 'COMPLETE' : 'INCOMPLETE' } } }));
+        this.putText(JSON.stringify({ type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: descriptor, status: ok && s.ended !== 'INCOMPLETE' ? 'COMPLETE' : 'INCOMPLETE' } } }));
       }
       this.flush();
       // keep stdin open a moment, so that a destination that stops without waiting for EOF is

@@ -43,17 +43,17 @@ writeFileSync(
 
 describe('host connectors exec', () => {
   it('runs the connector with the arguments after --, stdin and stdout passed through, its exit code passed on', async () => {
-    const r = await host(['connectors', 'exec', echo, '--', '--config', 'a b.json', "it's", ''], { input: 'from stdin\n', env: { EXIT_WITH: '7' } });
+    const r = await host(['connectors', 'exec', echo, '--', '--config', 'a b.json', "it's", ''], { stdin: 'pipe', input: 'from stdin\n', env: { EXIT_WITH: '7' } });
     expect(r.exitCode).toBe(7);
     expect(r.stdout).toBe(['arg=--config', 'arg=a b.json', "arg=it's", 'arg=', 'from stdin'].join('\n'));
     expect(r.stderr).toBe('');
-    const ok = await host(['connectors', 'exec', echo, '--', 'x'], { input: '' });
+    const ok = await host(['connectors', 'exec', echo, '--', 'x'], { stdin: 'pipe', input: '' });
     expect(ok.exitCode).toBe(0);
     expect(ok.stdout).toBe('arg=x');
   });
 
   it('a registry name: its own program (no Singer shim), with the registry found by --registry', async () => {
-    const r = await host(['connectors', 'exec', 'echo', '--registry', registry, '--', '--about'], { input: '' });
+    const r = await host(['connectors', 'exec', 'echo', '--registry', registry, '--', '--about'], { stdin: 'pipe', input: '' });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toBe('arg=--about');
     const w = await host(['connectors', 'which', 'echo', '--registry', registry]);
@@ -151,6 +151,7 @@ describe('host connectors which', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/\[choices: "list", "info", "install", "remove", "which", "exec"\]/);
     expect(r.stdout).toContain('host connectors which pypi:tap-jsonl');
-    expect(r.stdout).toContain('host connectors exec pypi:tap-jsonl -- --config tap.json | host connectors exec pypi:target-jsonl -- --config target.json');
+    expect(r.stdout).toContain('host connectors exec pypi:tap-jsonl -- --about');
+    expect(r.stdout).toContain('eval "$(host connectors which faker) --help"');
   });
 });

@@ -221,6 +221,9 @@ describe('host run --limit', () => {
     expect(fileIds(join(dest, 's3.jsonl'))).toEqual(range(1, 4));
     const control = jsonLines(join(dest, '_control.jsonl'));
     expect(control.filter((m) => m['type'] === 'STATE')).toEqual([]);
+    // every stream was cut short: the destination is told INCOMPLETE, so an overwrite keeps its old data
+    const statuses = control.filter((m) => (m['trace'] as any)?.type === 'STREAM_STATUS').map((m) => (m['trace'] as any).stream_status.status);
+    expect(statuses).toEqual(['INCOMPLETE', 'INCOMPLETE', 'INCOMPLETE']);
     expect(readFileSync(state).equals(before)).toBe(true);
     expect(r.stderr).toContain('limited to 4 records per stream: state not committed');
     expect(r.stderr).toContain('0 states acknowledged');

@@ -57,7 +57,7 @@ describe('uv, installed once into the cache', () => {
     expect(marker(v61)).toMatchObject({ kind: 'pypi', installer: 'uv', scripts: 'relocatable', version: '6.1' });
     // seeded with pip, as a python -m venv one is (scripts/install-interop.mjs pins with <venv>/bin/python -m pip)
     expect((await execa(join(v61, 'bin', 'python'), ['-m', 'pip', '--version'], { reject: false })).exitCode).toBe(0);
-    expect(r.stdout).toBe(`installed pypi:cowsay==6.1: ${join(v61, 'bin', 'cowsay')}`); // (execa drops the last newline)
+    expect(r.stdout).toBe(`installed pypi:cowsay==6.1: ${join(v61, 'bin', 'python')} ${join(v61, 'bin', 'cowsay')}`); // (execa drops the last newline)
 
     // a second install of the same version: nothing installed, uv not installed again
     const again = await host(['connectors', 'install', 'pypi:cowsay==6.1', '--cache-dir', CACHE], { env });
