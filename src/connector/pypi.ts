@@ -493,7 +493,7 @@ async function buildVenv(tmp: string, finalOf: (version: string) => string, b: B
 }
 
 /** The latest version of the package for this interpreter, looked up without installing (undefined when that fails). */
-async function latestVersion(spec: PypiSpec, info: PythonInfo, installer: Installer, logger: Logger): Promise<string | undefined> {
+async function latestVersion(spec: PypiSpec, info: PythonInfo, installer: Installer, logger: Logger, cwd: string): Promise<string | undefined> {
   try {
     if (installer.kind === 'uv') {
       const r = await execa(installer.uv, ['pip', 'compile', '-', '--python', info.executable, '--no-deps', '--no-header', '--no-annotate', '--quiet'], {
@@ -501,7 +501,7 @@ async function latestVersion(spec: PypiSpec, info: PythonInfo, installer: Instal
         reject: false,
         timeout: 120_000,
         env: uvEnv(),
-        cwd: dirname(info.executable),
+        cwd,
       });
       for (const line of String(r.stdout).split('\n')) {
         const m = /^([A-Za-z0-9._-]+)==(\S+)/.exec(line.trim());
@@ -621,7 +621,7 @@ async function installLatest(spec: PypiSpec, nameDir: string, tag: string, c: La
     const installer = await chooseInstaller(c.opts, c.info, logger);
     // other versions are there: the latest may be one of them (then nothing is installed)
     if (versionDirs(nameDir, tag).length > 0) {
-      const v = await latestVersion(spec, c.info, installer, logger);
+      const v = await latestVersion(spec, c.info, installer, logger, nameDir);
       const d = v ? join(nameDir, `${safeSegment(v)}-${tag}`) : undefined;
       const m = d ? completeEntry<PypiMarker>(d, acceptIn(d)) : undefined;
       if (d && m) {

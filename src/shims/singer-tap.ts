@@ -216,7 +216,7 @@ const ABOUT_MAX_BYTES = 16 * 1024 * 1024;
 export const MAX_SETTINGS = 10_000;
 
 /** `--about --format json`: the about object; null when the tap offers none; `problem` when it printed something unusable. */
-export type AboutOutput = { about: About; problem?: undefined } | { about: null; problem?: string };
+export type AboutOutput = { about: About; problem?: undefined; notJson?: undefined } | { about: null; problem?: string; notJson?: string };
 
 /** Why the tap's --about output or its settings cannot be used (the message names the place in it). */
 export class AboutProblem extends Error {}
@@ -259,6 +259,9 @@ export function parseAbout(text: string, what = 'tap'): AboutOutput {
   const t = text.trim();
   if (t === '') return { about: null };
   const v = findAboutJson(t);
+  // text without a single JSON object line: a program that does not know the flag (it printed a
+  // banner, or went on as a target reading stdin): no description, said so, not an error
+  if (v === undefined && !/^\s*[{[]/m.test(t)) return { about: null, notJson: `${aboutOutput(what)} is not JSON (it starts with ${quoteName(t.split('\n')[0]!)}${t.length > 200 ? `; ${t.length} characters` : ''})` };
   if (v === undefined) return { about: null, problem: `${aboutOutput(what)} is not JSON, nor has it a line where a JSON object with "name", "capabilities" or "settings" starts (it starts with ${quoteName(t.split('\n')[0]!)}${t.length > 200 ? `; ${t.length} characters` : ''})` };
   if (!isPlainObject(v)) return { about: null, problem: `${aboutOutput(what)} is ${kindOf(v)}, not a JSON object` };
   return { about: v as About };
@@ -487,7 +490,8 @@ export async function aboutSpec(tap: TapSpec, what: string, display = programNam
   if (r.problem) return { problem: r.problem };
   if (!r.about || r.about.settings === undefined || r.about.settings === null) {
     const why = r.about ? `'s --about --format json output has no "settings"` : ' has no --about --format json';
-    return { spec: { type: 'object', additionalProperties: true, properties: {} }, warnings: [`the Singer ${what} ${display}${why}: its config is not described (any object is accepted)`] };
+    const warning = r.notJson ? `${r.notJson}: taken as no --about; the config of ${display} is not described (any object is accepted)` : `the Singer ${what} ${display}${why}: its config is not described (any object is accepted)`;
+    return { spec: { type: 'object', additionalProperties: true, properties: {} }, warnings: [warning] };
   }
   try {
     const { spec, warnings } = aboutToSpec(r.about);

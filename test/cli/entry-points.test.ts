@@ -21,7 +21,7 @@ async function withState(): Promise<{ dir: string; out: string; file: string }> 
   return { dir, out, file: join(out, 'state.json') };
 }
 
-describe.concurrent('host state <action> FILE', () => {
+describe.concurrent('host state <action> FILE', { timeout: 180_000 }, () => {
   it('show: the positional file, a relative path, an output folder, --state and --out all show the same state', async () => {
     const { dir, out, file } = await withState();
     const byFlag = await host(['state', 'show', '--out', out]);
@@ -32,16 +32,19 @@ describe.concurrent('host state <action> FILE', () => {
       return r.stdout.replace(/^state file: .*$/m, '');
     };
     const expected = shown(byFlag);
-    expect(shown(await host(['state', 'show', file]))).toBe(expected);
-    expect(shown(await host(['state', 'show', 'out/state.json'], { cwd: dir }))).toBe(expected);
-    expect(shown(await host(['state', 'show', out]))).toBe(expected);
-    expect(shown(await host(['state', 'show', '--state', file]))).toBe(expected);
-    // the same file twice (a flag and the positional) is fine
-    expect(shown(await host(['state', 'show', 'out/state.json', '--state', file], { cwd: dir }))).toBe(expected);
-    expect(shown(await host(['state', 'show', file, '--out', out]))).toBe(expected);
-    const json = await host(['state', 'show', file, '--json']);
+    const [json, hist, ...same] = await Promise.all([
+      host(['state', 'show', file, '--json']),
+      host(['state', 'show', 'out/state.json', '--history'], { cwd: dir }),
+      host(['state', 'show', file]),
+      host(['state', 'show', 'out/state.json'], { cwd: dir }),
+      host(['state', 'show', out]),
+      host(['state', 'show', '--state', file]),
+      // the same file twice (a flag and the positional) is fine
+      host(['state', 'show', 'out/state.json', '--state', file], { cwd: dir }),
+      host(['state', 'show', file, '--out', out]),
+    ]);
+    for (const r of same) expect(shown(r)).toBe(expected);
     expect(JSON.parse(json.stdout)).toMatchObject({ exists: true, kind: 'STREAM' });
-    const hist = await host(['state', 'show', 'out/state.json', '--history'], { cwd: dir });
     expect(hist.exitCode, hist.stderr).toBe(0);
     expect(hist.stdout).toContain('out/state.json');
   });
@@ -88,8 +91,9 @@ describe.concurrent('host state <action> FILE', () => {
       [['state', 'show'], /name the state: --state FILE, or --out DIR/],
       [['state', 'import', '--from', 'meltano', join(dir, 'x.json'), file, '--out', join(dir, 'nope')], /two state files given/],
     ];
-    for (const [args, msg] of cases) {
-      const r = await host(args);
+    const results = await Promise.all(cases.map(([args]) => host(args)));
+    for (const [i, [args, msg]] of cases.entries()) {
+      const r = results[i]!;
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(msg);
       expect(r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
@@ -99,7 +103,7 @@ describe.concurrent('host state <action> FILE', () => {
   });
 });
 
-describe.concurrent('--help lists every kind of connector with an example', () => {
+describe.concurrent('--help lists every kind of connector with an example', { timeout: 180_000 }, () => {
   // one example per kind, as the help shows it
   const EXAMPLES: Record<string, RegExp> = {
     path: /^ {2}\.\/\S+\.py\s+a path to an executable/m,
@@ -114,8 +118,10 @@ describe.concurrent('--help lists every kind of connector with an example', () =
   };
 
   it('host --help, and the help of every command that takes a connector', async () => {
-    for (const args of [['--help'], ['read', '--help'], ['run', '--help'], ['spec', '--help'], ['check', '--help'], ['discover', '--help'], ['test', '--help']]) {
-      const r = await host(args);
+    const commands = [['--help'], ['read', '--help'], ['run', '--help'], ['spec', '--help'], ['check', '--help'], ['discover', '--help'], ['test', '--help']];
+    const results = await Promise.all(commands.map((args) => host(args)));
+    for (const [i, args] of commands.entries()) {
+      const r = results[i]!;
       expect(r.exitCode, r.stderr).toBe(0);
       for (const [kind, re] of Object.entries(EXAMPLES)) expect(r.stdout, `${args.join(' ')}: ${kind}`).toMatch(re);
       expect(r.stdout).toContain('Exit codes:');
@@ -123,13 +129,13 @@ describe.concurrent('--help lists every kind of connector with an example', () =
   });
 
   it('the kinds in the help are the kinds the resolver knows (the error for an unknown kind lists them)', async () => {
-    const r = await host(['spec', 'bogus:thing']);
+    const [r, h] = await Promise.all([host(['spec', 'bogus:thing']), host(['--help'])]);
     expect(r.exitCode).toBe(2);
     const m = /known kinds: ([a-z, ]+)\)/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     const known = m![1]!.split(', ');
     expect(known.length).toBeGreaterThanOrEqual(5);
-    const help = (await host(['--help'])).stdout;
+    const help = h.stdout;
     for (const k of known) expect(help, k).toMatch(new RegExp(`^ {2}${k}:\\S+\\s`, 'm'));
   });
 });

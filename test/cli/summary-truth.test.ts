@@ -2,7 +2,8 @@
 // (newlines included) and equal to the files and the manifest, or to what stdout got; the records
 // kept and those dropped after a failure; "state unchanged" when a run changed nothing; the
 // sync modes a run really used (--full-refresh, a Singer target); and a stream without a
-// STREAM_STATUS marked complete or incomplete by how the connector ended. Real CLI runs only.
+// STREAM_STATUS marked complete or incomplete by how the connector ended. Real CLI runs only
+// (several per test, so a longer timeout than the default for a loaded machine; nothing is timed).
 
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ const totals = (stderr: string) => stderr.split('\n').find((l) => /^read (FAILED
 const example = (out: string, extra: string[] = []) => host(['read', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--out', out, '--log-level', 'warn', ...extra]);
 const manifestOf = (out: string) => Object.fromEntries((readJson(join(out, 'manifest.json')).streams as { name: string; records: number; bytes: number }[]).map((s) => [s.name, s]));
 
-describe.concurrent('the summary agrees with the disk', () => {
+describe.concurrent('the summary agrees with the disk', { timeout: 180_000 }, () => {
   it('read --out: each stream\'s bytes are its file size and the manifest\'s bytes (newlines included), records the lines', async () => {
     const out = join(tmp(), 'out');
     const r = await example(out);
@@ -57,8 +58,9 @@ describe.concurrent('the summary agrees with the disk', () => {
   });
 
   it('without --out: the bytes stdout got, per stream (its RECORD lines) and in all (every line)', async () => {
-    for (const format of ['airbyte', 'singer']) {
-      const r = await host(['read', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--format', format, '--log-level', 'warn'], { stripFinalNewline: false });
+    const formats = ['airbyte', 'singer'];
+    const results = await Promise.all(formats.map((format) => host(['read', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--format', format, '--log-level', 'warn'], { stripFinalNewline: false })));
+    for (const r of results) {
       expect(r.exitCode, r.stderr).toBe(0);
       const stdout = Buffer.from(r.stdout);
       expect(r.stderr).toContain(`${stdout.length.toLocaleString('en-US')} bytes written to stdout`);
@@ -139,7 +141,12 @@ describe.concurrent('the summary agrees with the disk', () => {
   it('a Singer target: the destination mode is the target\'s to decide; a protocol destination: the mode it was given', async () => {
     const dir = tmp();
     const dc = writeJson(dir, 'dest.json', { path: join(dir, 'd') });
-    const r = await host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--destination', TARGET, '--destination-protocol', 'singer', '--destination-config', dc, '--state', join(dir, 's.json'), '--log-level', 'warn']);
+    const dc2 = writeJson(dir, 'dest2.json', { path: join(dir, 'd2') });
+    const [r, p] = await Promise.all([
+      host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--destination', TARGET, '--destination-protocol', 'singer', '--destination-config', dc, '--state', join(dir, 's.json'), '--log-level', 'warn']),
+      // a protocol destination told append for every stream: the summary says what it was told
+      host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--destination', DEST, '--destination-config', dc2, '--destination-sync-mode', 'append', '--state', join(dir, 's2.json'), '--log-level', 'warn']),
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const { head, rows } = table(r.stderr);
     expect(head).not.toContain('dropped');
@@ -147,9 +154,6 @@ describe.concurrent('the summary agrees with the disk', () => {
     expect(rows['events']!['mode']).toBe('incremental/append (target decides)');
     expect(rows['users']!['records']).toBe('3');
 
-    // a protocol destination told append for every stream: the summary says what it was told
-    const dc2 = writeJson(dir, 'dest2.json', { path: join(dir, 'd2') });
-    const p = await host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--destination', DEST, '--destination-config', dc2, '--destination-sync-mode', 'append', '--state', join(dir, 's2.json'), '--log-level', 'warn']);
     expect(p.exitCode, p.stderr).toBe(0);
     const told = Object.fromEntries((readJson(join(dir, 'd2', '_catalog.json')).streams as any[]).map((c) => [c.stream.name, `${c.sync_mode}/${c.destination_sync_mode}`]));
     expect(told).toEqual({ users: 'full_refresh/append', events: 'incremental/append' });
@@ -160,6 +164,13 @@ describe.concurrent('the summary agrees with the disk', () => {
   it('--full-refresh: the mode column shows the full refresh, into --out, stdout and a destination', async () => {
     const dir = tmp();
     const out = join(dir, 'out');
+    const dc = writeJson(dir, 'dest.json', { path: join(dir, 'd') });
+    // (independent runs side by side: stdout, a destination, and --out without --full-refresh)
+    const others = Promise.all([
+      host(['read', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--full-refresh', '--log-level', 'warn']),
+      host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--destination', DEST, '--destination-config', dc, '--state', join(dir, 's.json'), '--full-refresh', '--log-level', 'warn']),
+      example(join(dir, 'out2')),
+    ]);
     expect((await example(out)).exitCode).toBe(0);
     const r = await example(out, ['--full-refresh']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -169,36 +180,35 @@ describe.concurrent('the summary agrees with the disk', () => {
     expect(lines(join(out, 'events.jsonl'))).toHaveLength(12); // replaced, not appended to
     expect(manifestOf(out)['events']!.bytes).toBe(statSync(join(out, 'events.jsonl')).size);
 
-    const so = await host(['read', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--full-refresh', '--log-level', 'warn']);
+    const [so, d, plain] = await others;
     expect(so.exitCode, so.stderr).toBe(0);
     expect(table(so.stderr).rows['events']!['mode']).toBe('full_refresh/append');
 
-    const dc = writeJson(dir, 'dest.json', { path: join(dir, 'd') });
-    const d = await host(['run', EXAMPLE.node, '--config', EXAMPLE_CONFIG, '--destination', DEST, '--destination-config', dc, '--state', join(dir, 's.json'), '--full-refresh', '--log-level', 'warn']);
     expect(d.exitCode, d.stderr).toBe(0);
     expect(table(d.stderr).rows['events']!['mode']).toBe('full_refresh/overwrite');
     const told = (readJson(join(dir, 'd', '_catalog.json')).streams as any[]).find((c) => c.stream.name === 'events');
     expect(told.destination_sync_mode).toBe('overwrite');
 
     // without --full-refresh the configured modes stand
-    const plain = await example(join(dir, 'out2'));
     expect(table(plain.stderr).rows['events']!['mode']).toBe('incremental/append');
   });
 
   it('a connector that never sends STREAM_STATUS: complete when it exits 0, incomplete when it fails', async () => {
     const dir = tmp();
     const cfg = writeJson(dir, 'c.json', {});
-    const ok = await host(['read', '--config', cfg, '--out', join(dir, 'a'), '--log-level', 'warn', '--', node, bad('slow'), '--records', '3', '--delay-ms', '1']);
+    const [ok, failed, none] = await Promise.all([
+      host(['read', '--config', cfg, '--out', join(dir, 'a'), '--log-level', 'warn', '--', node, bad('slow'), '--records', '3', '--delay-ms', '1']),
+      host(['read', '--config', cfg, '--out', join(dir, 'b'), '--streams', 'items', '--log-level', 'fatal', '--', node, bad('exit-after'), '--fail-after', '2']),
+      // a connector that exits 0 and sends no record: complete too, nothing written
+      host(['read', '--config', cfg, '--out', join(dir, 'c'), '--log-level', 'warn', '--', node, bad('slow'), '--records', '0']),
+    ]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(table(ok.stderr).rows['items']!['status']).toBe('complete');
     expect(ok.stderr).not.toMatch(/running/i);
 
-    const failed = await host(['read', '--config', cfg, '--out', join(dir, 'b'), '--streams', 'items', '--log-level', 'fatal', '--', node, bad('exit-after'), '--fail-after', '2']);
     expect(failed.exitCode).toBe(3);
     expect(table(failed.stderr).rows['items']!['status']).toBe('incomplete');
 
-    // a connector that exits 0 and sends no record: complete too, nothing written
-    const none = await host(['read', '--config', cfg, '--out', join(dir, 'c'), '--log-level', 'warn', '--', node, bad('slow'), '--records', '0']);
     expect(none.exitCode, none.stderr).toBe(0);
     expect(table(none.stderr).rows['items']).toMatchObject({ status: 'complete', records: '0', bytes: '0 B' });
   });

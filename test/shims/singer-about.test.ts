@@ -142,7 +142,6 @@ describe('Singer SDK settings (JSON Schema)', () => {
 
 describe('an unusable --about output is named as such, never as a SPEC message', () => {
   const cases: [string, string][] = [
-    ['not-json', `the Singer tap's --about --format json output is not JSON, nor has it a line where a JSON object with "name", "capabilities" or "settings" starts (it starts with "tap-bad-about 1.0 — a tap")`],
     ['array', `the Singer tap's --about --format json output is a list, not a JSON object`],
     ['settings-string', `the Singer tap's --about --format json output: settings is a string ("token,password"); expected a list of settings`],
     ['no-name', `the Singer tap's --about --format json output: settings[2] has no "name"`],
@@ -160,6 +159,20 @@ describe('an unusable --about output is named as such, never as a SPEC message',
     expect(r.stderr).toContain(`host: ${message}`);
     expect(r.stderr).not.toMatch(/SPEC message|stack|at .*\.js:\d+/);
     expect(r.stdout).toBe('');
+  });
+
+  it('--case broken-json: a JSON-looking line that does not parse is an error naming the output', async () => {
+    const r = await hostSinger('spec', BAD, [], ['--case', 'broken-json']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`host: the Singer tap's --about --format json output is not JSON, nor has it a line where a JSON object with "name", "capabilities" or "settings" starts`);
+  });
+
+  it('--case not-json: plain text and no JSON at all is taken as no --about (a permissive spec and a warning naming the output)', async () => {
+    const r = await hostSinger('spec', BAD, [], ['--case', 'not-json']);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout).spec.connectionSpecification).toEqual({ type: 'object', additionalProperties: true, properties: {} });
+    // (a text or a JSON log line: unescape the quotes of the latter)
+    expect(r.stderr.replace(/\\"/g, '"')).toContain(`the Singer tap's --about --format json output is not JSON (it starts with "tap-bad-about 1.0 — a tap"): taken as no --about`);
   });
 
   it('check and discover fail the same way, before the tap is started with the config', async () => {
