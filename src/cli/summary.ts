@@ -5,6 +5,7 @@
 import type { ReadResult } from '../run/operations.js';
 import type { RunStream } from '../run/streams.js';
 import { stringifyLossless } from '../json/lossless.js';
+import { escapeControls } from '../log/text.js';
 import { showState } from '../state/commands.js';
 import { fmtInt, fmtBytes, fmtRate, columns } from './progress.js';
 import { describeLimit } from '../run/read-engine.js';
@@ -58,7 +59,7 @@ export function failureSentence(r: ReadResult): string | undefined {
   const tail = e.data.stderrTail;
   if (!fromTrace && /its last stderr lines:?\s*$/.test(reason)) reason = reason.replace(/[;,]?\s*its last stderr lines:?\s*$/, tail?.length ? ` (last stderr line: ${JSON.stringify(tail[tail.length - 1]!.slice(0, 200))})` : '');
   const failureType = (fromTrace ? t.failureType : undefined) ?? (typeof e.data.failureType === 'string' ? e.data.failureType : undefined);
-  return `The run failed (failure_type ${failureType ?? 'not reported'}, error ${e.code}): ${reason.replace(/[.:;]\s*$/, '')}.`;
+  return escapeControls(`The run failed (failure_type ${failureType ?? 'not reported'}, error ${e.code}): ${reason.replace(/[.:;]\s*$/, '')}.`);
 }
 
 /** The modes this run used (as the sink reports them), else the configured ones. */

@@ -213,3 +213,15 @@ describe.concurrent('the summary agrees with the disk', { timeout: 180_000 }, ()
     expect(table(none.stderr).rows['items']).toMatchObject({ status: 'complete', records: '0', bytes: '0 B' });
   });
 });
+
+describe('the failure sentence', () => {
+  it("escapes control and bidi characters of the connector's TRACE message (never raw to the terminal)", async () => {
+    const dir = tmp();
+    const message = 'bad \u001b]0;pwned\u0007 key \u001b[2J\u202eevil\u009b1m';
+    const r2 = await host(['read', '--config', writeJson(dir, 'c.json', {}), '--out', join(dir, 'out'), '--log-format', 'text', '--', node, bad('trace-error'), '--message', message]);
+    expect(r2.exitCode).toBe(2);
+    expect(r2.stderr).toContain('The run failed (failure_type config_error');
+    expect(r2.stderr).toContain('pwned');
+    expect(r2.stderr).not.toMatch(/[\u001b\u0007\u009b\u202e]/);
+  });
+});
