@@ -21,7 +21,10 @@
 //   (`pip install --target`, under the cache's entry lock); pip (`python -m venv` + pip) when
 //   that fails, or when CONNECTOR_HOST_NO_UV is set. uv reads its own settings (uv.toml, UV_*);
 //   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and PIP_CERT are passed on as their uv equivalents when
-//   those are unset. uv venvs are seeded with pip (`--seed`), as `python -m venv` ones are.
+//   those are unset. uv venvs are seeded with pip (`--seed`), as `python -m venv` ones are, and
+//   compiled to bytecode at install (`--compile-bytecode`), as pip does: without it every start
+//   of a connector compiles what it imports (each time, under PYTHONDONTWRITEBYTECODE; measured
+//   for airbyte-source-faker: 4.9 s per spec instead of 3.1 s).
 // - Venvs work where they end up: uv makes them `--relocatable` (a script finds the python
 //   beside itself); for pip, the temp folder's path in bin/ (shebangs, activate's
 //   VIRTUAL_ENV) and pyvenv.cfg is rewritten to the final path before the rename. So
@@ -457,7 +460,7 @@ async function buildVenv(tmp: string, finalOf: (version: string) => string, b: B
     progress.note(`${installer.kind} install ${b.requirement}`);
     const pip =
       installer.kind === 'uv'
-        ? await runLogged(installer.uv, ['pip', 'install', '--python', vpy, '--', b.requirement], { logger, tool: 'uv', env: uvEnv(), cwd, onLine: progress.note })
+        ? await runLogged(installer.uv, ['pip', 'install', '--compile-bytecode', '--python', vpy, '--', b.requirement], { logger, tool: 'uv', env: uvEnv(), cwd, onLine: progress.note })
         : await runLogged(vpy, ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--', b.requirement], { logger, tool: 'pip', env: PIP_ENV, cwd, onLine: progress.note });
     if (!pip.ok) {
       throw new ConfigError(
