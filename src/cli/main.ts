@@ -327,9 +327,18 @@ export async function main(argv: string[]): Promise<number> {
         const { connectorsCommand } = await import('./connectors.js');
         const resolve = { cacheDir: a['cache-dir'] as string | undefined, python: a.python as string | undefined, registry: a.registry as string | undefined, logger: (logger ??= createLogger({ level: a['log-level'] as never, format: resolveLogFormat(a['log-format'] as string | undefined) })) };
         if (a.action === 'exec') {
-          // the connector gets the signals (forwarded, or from the terminal) and decides; the host waits for its exit code
+          // the connector gets the signals (forwarded, or from the terminal) and decides; the host
+          // waits for its exit code. Until it is started, a signal is kept and sent to it then
+          // (a default action in between would kill the host and orphan the connector).
           process.off('SIGINT', sigint);
           process.off('SIGTERM', sigterm);
+          const early: NodeJS.Signals[] = [];
+          const keep = (sig: NodeJS.Signals) => early.push(sig);
+          for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, keep);
+          (resolve as Record<string, unknown>)['onSpawned'] = (send: (sig: NodeJS.Signals) => void) => {
+            for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, keep);
+            for (const sig of early) send(sig);
+          };
         }
         const args = ((a['--'] as (string | number)[] | undefined) ?? []).map(String);
         code = await connectorsCommand(a.action as string, a.connector as string | undefined, resolve, (line) => process.stdout.write(line + '\n'), args);
