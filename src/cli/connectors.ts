@@ -166,7 +166,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGUSR2', 'SIGINT', '
 const FROM_TERMINAL = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT']);
 
 /** Run argv with stdio inherited; resolves to its exit code (128 + signal number when a signal ended it). */
-export function runInherited(argv: string[], env: Record<string, string> | undefined, display: string, onSpawned?: (send: (sig: NodeJS.Signals) => void) => void): Promise<number> {
+export function runInherited(argv: string[], env: Record<string, string> | undefined, display: string): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, ...(env ?? {}) } });
     const onTerminal = Boolean(process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY);
@@ -183,8 +183,6 @@ export function runInherited(argv: string[], env: Record<string, string> | undef
       handlers.set(sig, h);
       process.on(sig, h);
     }
-    // signals that reached the host before the connector was started go to it now
-    onSpawned?.((sig) => handlers.get(sig)?.());
     const done = () => {
       for (const [sig, h] of handlers) process.off(sig, h);
     };
@@ -224,7 +222,10 @@ export async function connectorsCommand(action: string, what: string | undefined
   }
   if (action === 'exec') {
     const { ref, argv } = await resolveProgram(what, opts, action);
-    return runInherited([...argv, ...args], ref.env, what, (opts as { onSpawned?: (send: (sig: NodeJS.Signals) => void) => void }).onSpawned);
+    // a signal that reached the host while it resolved or installed the connector: do not start it
+    const early = (opts as { beforeSpawn?: () => NodeJS.Signals | undefined }).beforeSpawn?.();
+    if (early) return 128 + (osConstants.signals[early] ?? 0);
+    return runInherited([...argv, ...args], ref.env, what);
   }
   const { entry, ref } = entryOrRef(what, opts);
   if (action === 'info') {

@@ -328,16 +328,16 @@ export async function main(argv: string[]): Promise<number> {
         const resolve = { cacheDir: a['cache-dir'] as string | undefined, python: a.python as string | undefined, registry: a.registry as string | undefined, logger: (logger ??= createLogger({ level: a['log-level'] as never, format: resolveLogFormat(a['log-format'] as string | undefined) })) };
         if (a.action === 'exec') {
           // the connector gets the signals (forwarded, or from the terminal) and decides; the host
-          // waits for its exit code. Until it is started, a signal is kept and sent to it then
-          // (a default action in between would kill the host and orphan the connector).
+          // waits for its exit code. A signal before it is started (during an install) is kept, and
+          // then the connector is not started: the host exits 128 + its number (the install is atomic).
           process.off('SIGINT', sigint);
           process.off('SIGTERM', sigterm);
           const early: NodeJS.Signals[] = [];
           const keep = (sig: NodeJS.Signals) => early.push(sig);
           for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, keep);
-          (resolve as Record<string, unknown>)['onSpawned'] = (send: (sig: NodeJS.Signals) => void) => {
+          (resolve as Record<string, unknown>)['beforeSpawn'] = (): NodeJS.Signals | undefined => {
             for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, keep);
-            for (const sig of early) send(sig);
+            return early[0];
           };
         }
         const args = ((a['--'] as (string | number)[] | undefined) ?? []).map(String);

@@ -37,11 +37,20 @@ export function drainAbove(w: Writable, backlog = STDIN_BACKLOG, gone?: Promise<
  */
 export const EOF_SETTLE_MS = 500;
 
-/** ... and at least this long after the destination started: a slow start must not hide an early exit. */
+/**
+ * ... and at least this long after the destination started: a slow start must not hide an early
+ * exit. $CONNECTOR_HOST_DEST_STARTUP_MS raises it on a slow or loaded machine (the wait ends as
+ * soon as the destination exits or has acknowledged every state, so only short runs pay for it).
+ */
 export const EOF_STARTUP_MS = 2000;
 
+const startupMs = (): number => {
+  const v = Number(process.env['CONNECTOR_HOST_DEST_STARTUP_MS']);
+  return Number.isFinite(v) && v >= 0 && v <= 600_000 ? v : EOF_STARTUP_MS;
+};
+
 /** The settle time for a destination started at `startedAt` (ms since the epoch). */
-export const settleMs = (startedAt: number): number => Math.max(EOF_SETTLE_MS, startedAt + EOF_STARTUP_MS - Date.now());
+export const settleMs = (startedAt: number): number => Math.max(EOF_SETTLE_MS, startedAt + startupMs() - Date.now());
 
 /** Resolves when `w` has handed every byte to the pipe and then the settle time passed, or `done` (exit, all acknowledged) resolved. */
 export async function settleBeforeEof(w: Writable, done: Promise<unknown>, ms = EOF_SETTLE_MS): Promise<void> {

@@ -155,3 +155,35 @@ describe('host connectors which', () => {
     expect(r.stdout).toContain('eval "$(host connectors which faker) --help"');
   });
 });
+
+describe('a signal during the install of an exec', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s: the connector is not started, the host exits %i, no half-made entry is left', async (sig, code) => {
+    const cache = tmp('ch-exec-int-');
+    const sub = execa(process.execPath, [HOST, 'connectors', 'exec', 'pypi:cowsay==6.1', '--cache-dir', cache, '--', '-t', 'moo-from-exec'], {
+      reject: false,
+      stdin: 'ignore',
+      env: { NO_COLOR: '1', CONNECTOR_HOST_LOG_FORMAT: 'json' },
+    });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no "installing" line: ${err}`)), 60_000);
+      sub.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/installing/.test(err)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    sub.kill(sig);
+    const r = await sub;
+    expect(r.exitCode, String(r.stderr)).toBe(code);
+    expect(String(r.stdout)).not.toContain('moo-from-exec');
+    // the install either finished (a complete entry) or left nothing; never a temp folder
+    const names = existsSync(join(cache, 'pypi', 'cowsay')) ? readdirSync(join(cache, 'pypi', 'cowsay')) : [];
+    expect(names.filter((n) => n.includes('.tmp-'))).toEqual([]);
+  }, 180_000);
+});

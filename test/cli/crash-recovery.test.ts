@@ -75,7 +75,9 @@ describe('state file', () => {
     const dir = tmp();
     const out = join(dir, 'out');
     const cfg = writeJson(dir, 'config.json', {});
-    const slow = ['--', process.execPath, bad('slow'), '--records', '30', '--delay-ms', '50'];
+    // the first run lasts about 10 s, so that the second one (a new node process, slow to start on a
+    // loaded machine) reaches the lock while it is held
+    const slow = ['--', process.execPath, bad('slow'), '--records', '200', '--delay-ms', '50'];
     const first = execa(process.execPath, [HOST, 'read', '--config', cfg, '--out', out, ...slow], { reject: false });
     for (let i = 0; i < 100 && !existsSync(join(out, 'state.json.lock')); i++) await sleep(50);
     const second = await host(['read', '--config', cfg, '--out', out, ...slow]);
@@ -83,7 +85,7 @@ describe('state file', () => {
     expect(second.stderr).toMatch(/another run \(pid \d+ .*\) holds the lock/);
     const r1 = await first;
     expect(r1.exitCode).toBe(0);
-    expect(ids(join(out, 'items.jsonl'))).toEqual(range(1, 30));
+    expect(ids(join(out, 'items.jsonl'))).toEqual(range(1, 200));
   });
 
   it('records and state keep int64 and unicode bytes exactly', async () => {

@@ -13,5 +13,7 @@ export function setup() {
 /** The example source (15 records, or `events` more) into a destination. */
 export function runInto(dest: string, s: ReturnType<typeof setup>, args: string[] = [], events?: number, extra: string[] = []) {
   const config = events === undefined ? EXAMPLE_CONFIG : writeJson(s.dir, 'src.json', { api_key: 'k-1234567', event_count: events, state_every: 1000 });
-  return host(['run', EXAMPLE.node, '--config', config, '--destination', join(HOSTILE, dest), '--destination-config', s.dc, '--state', s.state, '--progress', 'off', ...args.map((a) => `--destination-arg=${a}`), ...extra]);
+  // a destination that exits early is caught while its stdin is still open: keep it open for up to
+  // 10 s from its start (the run goes on as soon as it exits), so a loaded CI machine cannot hide it
+  return host(['run', EXAMPLE.node, '--config', config, '--destination', join(HOSTILE, dest), '--destination-config', s.dc, '--state', s.state, '--progress', 'off', ...args.map((a) => `--destination-arg=${a}`), ...extra], { env: { NO_COLOR: '1', CONNECTOR_HOST_DEST_STARTUP_MS: '10000' } });
 }
