@@ -22,6 +22,9 @@
 //   select-none / select-all / select-field   (only with --only select) host read --out with no
 //                  --select, with --select '*.*' (nothing deselected: the byte path) and with
 //                  --select '!orders.note' (orders records scanned and rewritten)
+//   kit            (--only kit: these alone; also in the default run) bench/kit-bench.mjs: N records
+//                  through the Python kit's @resource vs a hand-written json.dumps loop (into a
+//                  pipe), and the SPEC start-up time of kit connectors (Python and TypeScript)
 // The host runs `sh bench/replay-source.sh --file FILE`, which `exec`s cat on read.
 //
 // Pipelines and shims (a second table, at --pipe-records N, default 200,000: the Singer path is
@@ -49,6 +52,7 @@ import { cpus, release } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, DATA_DIR, STATE_EVERY } from './generate.mjs';
+import { kitBench, KIT_IDS } from './kit-bench.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -83,6 +87,10 @@ const only = opt('--only') ? new Set(opt('--only').split(',')) : undefined;
 // `--only select`: the three field-selection workloads (not in the default set)
 const SELECT_IDS = ['select-none', 'select-all', 'select-field'];
 if (only?.has('select')) for (const id of SELECT_IDS) only.add(id);
+// `--only kit`: the kit workloads (bench/kit-bench.mjs; also in the default run); only kit ids: no read or pipe tables
+if (only?.has('kit')) for (const id of KIT_IDS) only.add(id);
+const kitOnly = only !== undefined && [...only].every((id) => id === 'kit' || KIT_IDS.includes(id));
+const kitWanted = !only || KIT_IDS.some((id) => only.has(id));
 const pipeRecords = num(opt('--pipe-records', quick ? 50_000 : 200_000));
 const resultsPath = argv.includes('--no-results') ? undefined : opt('--results', join(BENCH, 'results.md'));
 if (runs < 1) throw new Error('--runs must be at least 1');
@@ -607,10 +615,10 @@ async function main() {
   log(`node ${e.node}, ${e.cpu}, ${e.cores} cores; sizes ${sizes.join(', ')}, ${runs} run(s) each; pipelines and shims at ${pipeRecords}`);
   mkdirSync(TMP, { recursive: true });
   writeFileSync(CFG, '{}\n');
-  const empty = await generate(0, 'plain', { log });
+  const empty = kitOnly ? undefined : await generate(0, 'plain', { log });
   const bySize = new Map();
   const started = Date.now();
-  for (const n of sizes) {
+  for (const n of kitOnly ? [] : sizes) {
     const plain = await generate(n, 'plain', { log });
     const state = await generate(n, 'state', { log });
     const wls = workloads(plain, state, empty);
@@ -623,7 +631,7 @@ async function main() {
 
   // pipelines and shims, at their own size
   let pipe;
-  if (pipeRecords > 0) {
+  if (pipeRecords > 0 && !kitOnly) {
     const n = pipeRecords;
     const plain = await generate(n, 'plain', { log });
     const state = await generate(n, 'state', { log });
@@ -645,8 +653,11 @@ async function main() {
       console.log(`\n### Pipelines and shims: ${fmtInt(n)} records, median of ${runs} run(s)\n\n${pipeTable(rows)}\n`);
     }
   }
+  // the kits (bench/kit-bench.mjs): at the first size, the same rounds
+  const kit = kitWanted ? await kitBench({ root: ROOT, runs, records: sizes[0], only, log, tmp: join(TMP, 'kit') }) : undefined;
+  if (kit?.failed) failed = true;
   rmSync(TMP, { recursive: true, force: true });
-  const tgt = [targets(bySize), pipe ? pipeTargets(pipe.n, pipe.rows) : ''].filter(Boolean).join('\n');
+  const tgt = [targets(bySize), pipe ? pipeTargets(pipe.n, pipe.rows) : '', kit?.targets ?? ''].filter(Boolean).join('\n');
   console.log(`Targets:\n${tgt}\n`);
   const secs = (Date.now() - started) / 1000;
   log(`bench time ${secs.toFixed(0)} s`);
@@ -665,6 +676,7 @@ async function main() {
       '',
       ...[...bySize].flatMap(([n, rows]) => [`## ${fmtInt(n)} records (${(rows[0].bytes / MB).toFixed(0)} MB)`, '', table(rows), '']),
       ...(pipe ? [`## Pipelines and shims: ${fmtInt(pipe.n)} records (${(pipe.bytes / MB).toFixed(0)} MB as protocol RECORD lines)`, '', pipeTable(pipe.rows), '', PIPE_NOTES, ''] : []),
+      ...(kit ? [kit.markdown] : []),
       '## Targets',
       '',
       tgt,

@@ -31,6 +31,8 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 // The kinds of connector reference (src/connector/resolve.ts, register-builtins.ts, register-git-docker.ts)
 const CONNECTORS = `Connector (CONNECTOR, and --destination of run), one of:
   ./source.py                         a path to an executable, or a .py/.mjs/.js/.sh script
+  ./sources.py:MySource               an object in a kit file (.py, .mjs, .js, .ts) or ./pkg:MySource
+                                      in a Python package folder, run through the connector kit
   -- python3 my_source.py --debug     after --: a program and its arguments (no shell)
   pypi:airbyte-source-faker==6.2.21   a PyPI package in its own virtualenv (no ==VERSION: latest)
   npm:@acme/source-x@1.2.0            an npm package; its bin runs (no @VERSION: latest)
@@ -46,6 +48,7 @@ const EXIT_CODES = 'Exit codes: 0 ok, 2 usage or config error, 3 connector faile
 
 const EPILOGUE = `${CONNECTORS}\n${EXIT_CODES}`;
 
+const CONFIG_URI_DESCRIBE = "config as a URI, custom://NAME?key=value&key2=value2: the parameters (percent-encoded; a.b nests, a repeated key is an array) are typed by the connector's spec and merged over --config; NAME picks the object of a file or folder named without :NAME";
 const SELECT_DESCRIBE = "select streams and fields, Meltano-style (repeat it; one pattern each): STREAM.FIELD with * ? [abc] wildcards, ! excludes: users.*, orders.id, '!users.email', *.*; primary key and cursor fields are always kept; applied after --streams";
 
 interface Common {
@@ -61,6 +64,7 @@ interface Common {
   registry?: string;
   protocol?: 'native' | 'singer';
   config?: string | string[];
+  'config-uri'?: string;
 }
 
 function connectorOf(a: Common): string | string[] {
@@ -69,6 +73,30 @@ function connectorOf(a: Common): string | string[] {
   if (rest.length) return rest;
   if (a.connector) return a.connector;
   throw new UsageError('no connector given: name a path, or use -- <program> [args...]');
+}
+
+/** `--config-uri`, given once. */
+function configUriOf(a: Common): string | undefined {
+  const v = a['config-uri'] as unknown;
+  if (Array.isArray(v)) throw new UsageError('--config-uri is given more than once; give one URI (and layer --config files under it)');
+  return v === undefined ? undefined : String(v);
+}
+
+/** `--processor` and its options (read and run). */
+function processorOf(a: Record<string, unknown>): ReadOptions['processor'] {
+  const ref = a['processor'];
+  const others = ['processor-packages', 'processor-vars'].filter((k) => a[k] !== undefined);
+  if (ref === undefined) {
+    if (others.length) throw new UsageError(`--${others[0]} goes with --processor`);
+    return undefined;
+  }
+  for (const k of ['processor', 'processor-vars', 'processor-errors']) if (Array.isArray(a[k])) throw new UsageError(`--${k} is given more than once`);
+  return {
+    ref: String(ref),
+    packages: a['processor-packages'] === undefined ? undefined : ([] as unknown[]).concat(a['processor-packages']).map(String),
+    varsFile: a['processor-vars'] === undefined ? undefined : String(a['processor-vars']),
+    errors: a['processor-errors'] as 'fail' | 'skip' | undefined,
+  };
 }
 
 function commonOptions(y: Argv): Argv<Common> {
@@ -117,6 +145,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('progress', { choices: ['auto', 'tty', 'plain', 'off'], default: 'auto', describe: 'live view on stderr: tty (redrawn in place), plain (a line every 5 s), off; auto: tty on a terminal unless CI is set, else plain' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress and no summary (errors are still printed); logs at warn unless --log-level' })
       .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
+      .option('config-uri', { type: 'string', describe: CONFIG_URI_DESCRIBE })
       .option('catalog', { type: 'string', describe: 'catalog file: a configured catalog (host catalog > FILE), or a discovered one (host discover > FILE: all streams, default sync modes); without it, discover and select all streams' })
       .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
       .option('select', { type: 'string', describe: SELECT_DESCRIBE })
@@ -127,10 +156,15 @@ export async function main(argv: string[]): Promise<number> {
       .option('heartbeat-timeout', numberOption('heartbeat-timeout', seconds(), { default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds without a RECORD or STATE before the read fails' }))
       .option('commit-interval', numberOption('commit-interval', seconds(true), { default: DEFAULTS.commitIntervalMs / 1000, describe: 'commit state at most once per this many seconds (0: every state)' }))
       .option('full-refresh', { type: 'boolean', default: false, describe: 'ignore the stored state of the streams read: read them from the start, replace their data, and replace the stored state only if the run succeeds' })
-      .option('limit', numberOption('limit', RECORD_LIMIT, { describe: 'at most N records per stream: the connector is stopped once every stream has N (or has finished); no state is committed' }));
+      .option('limit', numberOption('limit', RECORD_LIMIT, { describe: 'at most N records per stream: the connector is stopped once every stream has N (or has finished); no state is committed' }))
+      .option('processor', { type: 'string', describe: 'a record processor between the source and the output: ./clean.py[:function] or ./clean.mjs[:export]; it may change, drop or split records (see host process)' })
+      .option('processor-packages', { type: 'string', describe: "Python packages for the processor, installed once into a cached venv: 'p1==1.0.1,p2==0.0.2'" })
+      .option('processor-vars', { type: 'string', describe: 'a JSON file {"args": [...], "kwargs": {...}} passed to the processor function' })
+      .option('processor-errors', { choices: ['fail', 'skip'], default: 'fail', describe: 'a record the processor raises on: fail the run (exit 7), or skip it (counted and logged)' });
   const readArgs = (a: Common & Record<string, unknown>) => ({
     ...opts(a),
     configFile: a.config,
+    configUri: configUriOf(a),
     catalogFile: a['catalog'] as string | undefined,
     streams: parseStreamList(a['streams'] as string | undefined),
     select: parseSelectList(a['select'] as string | string[] | undefined),
@@ -142,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     commitIntervalMs: (a['commit-interval'] as number) * 1000,
     fullRefresh: a['full-refresh'] as boolean,
     limit: a['limit'] as number | undefined,
+    processor: processorOf(a),
   });
   // the live view during the read, then the summary (src/cli/progress.ts, summary.ts)
   const withLiveView = async (a: Common & Record<string, unknown>, label: string, go: (onStart: ReadOptions['onStart']) => Promise<ReadResult>) => {
@@ -184,9 +219,11 @@ export async function main(argv: string[]): Promise<number> {
       (y) =>
         commonOptions(y)
           .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
-          .example('$0 check ./source.py --config config.json', 'exit 0 on SUCCEEDED, 4 on FAILED'),
+          .option('config-uri', { type: 'string', describe: CONFIG_URI_DESCRIBE })
+          .example('$0 check ./source.py --config config.json', 'exit 0 on SUCCEEDED, 4 on FAILED')
+          .example("$0 check ./sources.py --config-uri 'custom://MySource?start=2024-01-01'", 'the object MySource in sources.py, config from the URI'),
       async (a) => {
-        const r = await check(connectorOf(a), { ...opts(a), configFile: a.config, noThrow: true });
+        const r = await check(connectorOf(a), { ...opts(a), configFile: a.config, configUri: configUriOf(a), noThrow: true });
         print(r.message);
         if (r.status !== 'SUCCEEDED') {
           process.stderr.write(`check failed: ${r.text ?? 'no reason given'}\n`);
@@ -197,9 +234,13 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'discover [connector]',
       'print the CATALOG message as one JSON line',
-      (y) => commonOptions(y).option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' }).example('$0 discover ./source.py --config config.json', ''),
+      (y) =>
+        commonOptions(y)
+          .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
+          .option('config-uri', { type: 'string', describe: CONFIG_URI_DESCRIBE })
+          .example('$0 discover ./source.py --config config.json', ''),
       async (a) => {
-        print(await discover(connectorOf(a), { ...opts(a), configFile: a.config }));
+        print(await discover(connectorOf(a), { ...opts(a), configFile: a.config, configUri: configUriOf(a) }));
       },
     )
     .command(
@@ -208,6 +249,7 @@ export async function main(argv: string[]): Promise<number> {
       (y) =>
         commonOptions(y)
           .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
+          .option('config-uri', { type: 'string', describe: CONFIG_URI_DESCRIBE })
           .option('streams', { type: 'string', describe: 'comma-separated streams to select: name or namespace.name' })
           .option('select', { type: 'string', describe: SELECT_DESCRIBE })
           .example('$0 catalog ./source.py --config c.json > catalog.json', 'every stream, default sync modes; edit it, then: host read ./source.py --config c.json --catalog catalog.json')
@@ -219,6 +261,7 @@ export async function main(argv: string[]): Promise<number> {
         const cat = await buildCatalog(connectorOf(a), {
           ...opts(a),
           configFile: a.config,
+          configUri: configUriOf(a),
           streams: parseStreamList(a['streams'] as string | undefined),
           select: parseSelectList(a['select'] as string | string[] | undefined),
         });
@@ -273,6 +316,44 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'process <processor>',
+      'run a record processor on a sample file: one record per line (a data object, or a RECORD message); prints the output records as JSONL and each error with its line number',
+      (y) =>
+        y
+          .positional('processor', { type: 'string', describe: 'the processor: ./clean.py[:function] or ./clean.mjs[:export]' })
+          .option('sample', { type: 'string', demandOption: true, describe: 'the sample file: one record per line (a JSON object, or a RECORD message)' })
+          .option('vars', { type: 'string', describe: 'a JSON file {"args": [...], "kwargs": {...}} passed to the function' })
+          .option('packages', { type: 'string', describe: "Python packages for it: 'p1==1.0.1,p2==0.0.2' (a cached venv)" })
+          .option('stream', { type: 'string', describe: "the stream of the sample's data lines (default: the first stream the processor names, else sample)" })
+          .option('processor-errors', { choices: ['fail', 'skip'], default: 'fail', describe: 'fail: exit 7 when a record raised; skip: exit 0, errors counted' })
+          .option('heartbeat-timeout', numberOption('heartbeat-timeout', seconds(), { default: DEFAULTS.heartbeatMs / 1000, describe: 'seconds a batch may take before the processor is taken as hung' }))
+          .option('timeout', numberOption('timeout', seconds(), { default: DEFAULTS.timeoutMs / 1000, describe: 'seconds the processor may take to start' }))
+          .option('kill-grace', numberOption('kill-grace', seconds(true), { default: DEFAULTS.killGraceMs / 1000, describe: 'seconds between SIGTERM and SIGKILL when stopping it' }))
+          .option('cache-dir', { type: 'string', describe: 'where --packages venvs are cached (default $CONNECTOR_HOST_CACHE or ~/.cache/connector-host)' })
+          .option('python', { type: 'string', describe: 'the Python interpreter (default python3)' })
+          .example('$0 process ./clean.py:process --sample records.jsonl', 'the output records on stdout, errors on stderr')
+          .example("$0 process ./clean.py --sample s.jsonl --vars vars.json --packages 'python-slugify==8.0.4'", 'with runtime variables and packages'),
+      async (a) => {
+        const { processCommand } = await import('./process.js');
+        const lg = (logger ??= createLogger({ level: (a['log-level'] ?? 'info') as never, format: resolveLogFormat(a['log-format'] as string | undefined) }));
+        code = await processCommand({
+          ref: String(a.processor),
+          sample: String(a.sample),
+          varsFile: a.vars as string | undefined,
+          packages: a.packages as string | undefined,
+          stream: a.stream as string | undefined,
+          errors: a['processor-errors'] as 'fail' | 'skip',
+          logger: lg,
+          resolve: { cacheDir: a['cache-dir'] as string | undefined, python: a.python as string | undefined },
+          killGraceMs: (a['kill-grace'] as number) * 1000,
+          timeoutMs: (a.timeout as number) * 1000,
+          heartbeatMs: (a['heartbeat-timeout'] as number) * 1000,
+          out: (t) => process.stdout.write(t),
+          err: (t) => process.stderr.write(t),
+        });
+      },
+    )
+    .command(
       'test [connector]',
       'golden-file protocol tests and conformance checks: spec, check, discover, read, incremental read',
       (y) =>
@@ -303,6 +384,24 @@ export async function main(argv: string[]): Promise<number> {
         });
         process.stdout.write(formatReport(r, a.reporter as 'pretty' | 'json' | 'junit'));
         if (!r.ok) code = EXIT.TEST_FAILED;
+      },
+    )
+    .command(
+      'init <kind> <name>',
+      'write a new connector folder: the connector (Python kit or TypeScript kit), an example config, a golden test suite that passes with host test, and a README',
+      (y) =>
+        y
+          .positional('kind', { choices: ['source', 'destination', 'processor'], describe: 'what to make' })
+          .positional('name', { type: 'string', describe: 'the folder and connector name: letters, digits, - and _' })
+          .option('lang', { choices: ['python', 'typescript'], default: 'python', describe: 'python (the connector_host kit, standard library only) or typescript (connector-host/kit, run through tsx: no build step)' })
+          .option('dir', { type: 'string', describe: 'the parent folder (default: the current one); the new folder is DIR/NAME, which must not exist or be empty' })
+          .example('$0 init source my-api', './my-api/source.py, config.json, tests/, README.md')
+          .example('$0 init destination my-warehouse --lang typescript', './my-warehouse/destination.ts and its suite')
+          .example('$0 init processor clean-users --dir ./connectors', './connectors/clean-users/processor.py, a sample and its expected output'),
+      async (a) => {
+        const { initConnector, initMessage } = await import('./init.js');
+        const o = { kind: a.kind as 'source' | 'destination' | 'processor', name: String(a.name), lang: a.lang as 'python' | 'typescript', dir: a.dir as string | undefined };
+        process.stdout.write(initMessage(o, initConnector(o)));
       },
     )
     .command(
@@ -345,12 +444,26 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'kit <action>',
+      'the connector kits: path prints where the Python kit is (the folder for PYTHONPATH), or with --lang typescript the TypeScript kit entry',
+      (y) =>
+        y
+          .positional('action', { choices: ['path'], describe: 'what to do' })
+          .option('lang', { choices: ['python', 'typescript'], default: 'python', describe: 'which kit' })
+          .example('$0 kit path', 'the folder to put on PYTHONPATH to import connector_host')
+          .example('PYTHONPATH="$($0 kit path)" python3 my_source.py spec', 'a kit connector run without the host'),
+      async (a) => {
+        const { PYTHON_KIT_DIR, typescriptKitEntry } = await import('../connector/kit-ref.js');
+        process.stdout.write(`${a.lang === 'typescript' ? typescriptKitEntry() : PYTHON_KIT_DIR}\n`);
+      },
+    )
+    .command(
       'state <action> [file] [into]',
       'the stored state: show (or --history), set, clear, import --from meltano|airbyte|singer; FILE is the state file (or --state FILE, --out DIR), for import the file to import and INTO the state file; changes are locked, atomic and kept in a history',
       (y) => stateOptions(y),
       (a) => stateCommand(a, (t) => process.stdout.write(t), (t) => process.stderr.write(t)),
     )
-    .demandCommand(1, 'name a command: spec, check, discover, catalog, read, run, test, connectors or state')
+    .demandCommand(1, 'name a command: spec, check, discover, catalog, read, run, test, init, connectors or state')
     .strict()
     .epilogue(EPILOGUE)
     .version(VERSION)

@@ -9,6 +9,7 @@ import { escapeControls } from '../log/text.js';
 import { showState } from '../state/commands.js';
 import { fmtInt, fmtBytes, fmtRate, columns } from './progress.js';
 import { describeLimit } from '../run/read-engine.js';
+import { describeProcessor } from '../run/processor.js';
 
 export interface SummaryExtras {
   /** Each stream's time, from the live view's samples. */
@@ -112,6 +113,7 @@ export function formatSummary(r: ReadResult, x: SummaryExtras = {}): string {
   }
   lines.push(`${total}${r.warnings ? `; ${r.warnings} stdout lines ignored` : ''}`);
   if (r.limited) lines.push(describeLimit(r.limited));
+  if (r.processor) lines.push(describeProcessor(r.processor));
   const bad = r.invalidUtf8;
   if (bad?.lines) {
     const per = [...bad.byStream].map(([s, n]) => `${s}: ${n} line${n === 1 ? '' : 's'}`).join(', ');

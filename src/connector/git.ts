@@ -44,7 +44,8 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSy
 import { basename, extname, join, relative, resolve as resolvePath, sep } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { cacheRoot, ensureEntry, lockEntry, readMarker, safeSegment, type CacheMarker } from './cache.js';
-import { fileConnector, isExecutableFile, INTERPRETERS, type ConnectorRef, type ResolveOptions } from './resolve.js';
+import { fileConnector, isExecutableFile, pickObjectName, INTERPRETERS, type ConnectorRef, type ResolveOptions } from './resolve.js';
+import { checkObjectName, isKitFile, kitConnector } from './kit-ref.js';
 import { isLicenceFileName, spdxFromText } from './spdx.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -59,6 +60,8 @@ export interface GitReference {
   ref: string;
   /** Folder (or file) inside the repository, '' for the root; normalised, no `..`. */
   subdir: string;
+  /** A kit object in SUBDIR (`#main:sources.py:MySource`, `#main:pkgdir:MySource`), see kit-ref.ts. */
+  object?: string | undefined;
 }
 
 export interface GitProvenance {
@@ -109,7 +112,14 @@ export function parseGitReference(rest: string): GitReference {
   const after = hash < 0 ? '' : rest.slice(hash + 1);
   const colon = after.indexOf(':');
   const ref = (colon < 0 ? after : after.slice(0, colon)) || 'HEAD';
-  const rawSub = colon < 0 ? '' : after.slice(colon + 1);
+  let rawSub = colon < 0 ? '' : after.slice(colon + 1);
+  // SUBDIR:NAME names a kit object in a file or folder (a NAME has no '/')
+  let object: string | undefined;
+  const last = rawSub.lastIndexOf(':');
+  if (last >= 0) {
+    object = checkObjectName(rawSub.slice(last + 1), `git:${rest}`);
+    rawSub = rawSub.slice(0, last);
+  }
 
   if (!rawUrl) throw new ConfigError(`git reference refused: no URL in "git:${rest}"; use git:URL#REF[:SUBDIR]`);
   checkNoSmuggling('URL', rawUrl);
@@ -118,7 +128,7 @@ export function parseGitReference(rest: string): GitReference {
     refuse('ref', ref, 'is not a valid branch, tag or commit name');
   }
   const { url, displayUrl, kind } = classifyUrl(rawUrl);
-  return { url, displayUrl, kind, ref, subdir: normaliseSubdir(rawSub) };
+  return { url, displayUrl, kind, ref, subdir: normaliseSubdir(rawSub), object };
 }
 
 function normaliseSubdir(s: string): string {
@@ -169,7 +179,7 @@ function classifyUrl(raw: string): { url: string; displayUrl: string; kind: GitR
 
 /** The reference as shown to the user: credentials stripped. */
 export function displayGitReference(g: GitReference): string {
-  return `git:${g.displayUrl}#${g.ref}${g.subdir ? `:${g.subdir}` : ''}`;
+  return `git:${g.displayUrl}#${g.ref}${g.subdir || g.object !== undefined ? `:${g.subdir}` : ''}${g.object !== undefined ? `:${g.object}` : ''}`;
 }
 
 /** The cache folder of one repository URL. */
@@ -358,13 +368,15 @@ function isDir(p: string): boolean {
 
 const CONVENTION = ['connector', 'main', 'main.py', 'main.mjs', 'index.mjs', 'main.js', 'index.js', 'main.sh'];
 
-type EntryPoint = { kind: 'file'; path: string } | { kind: 'python-package' | 'node-package'; dir: string };
+type EntryPoint = { kind: 'file'; path: string } | { kind: 'python-package' | 'node-package'; dir: string } | { kind: 'kit-package'; dir: string };
 
 function findEntryPoint(srcRoot: string, g: GitReference): EntryPoint {
   const target = g.subdir ? join(srcRoot, g.subdir) : srcRoot;
   const where = g.subdir ? `${g.subdir}/ in ${g.displayUrl}` : `the root of ${g.displayUrl}`;
   if (!existsSync(target)) throw new ConfigError(`git reference ${displayGitReference(g)}: no "${g.subdir}" in ${g.displayUrl} at ${g.ref}`, {}, 'CONNECTOR_NOT_FOUND');
   if (!isDir(target)) return { kind: 'file', path: target };
+  // a folder with a kit object named in it: a Python package the kit imports (not installed)
+  if (g.object !== undefined) return { kind: 'kit-package', dir: target };
   if (existsSync(join(target, 'pyproject.toml')) || existsSync(join(target, 'setup.py'))) return { kind: 'python-package', dir: target };
   if (existsSync(join(target, 'package.json'))) {
     try {
@@ -485,7 +497,7 @@ export async function resolveGit(rest: string, opts: ResolveOptions = {}): Promi
 
   // 3. the entry point, the provenance
   const ep = findEntryPoint(srcRoot, g);
-  const epPath = ep.kind === 'file' ? insideOrRefuse(srcRoot, ep.path, g) : ep.dir;
+  const epPath = ep.kind === 'file' || ep.kind === 'kit-package' ? insideOrRefuse(srcRoot, ep.kind === 'file' ? ep.path : ep.dir, g) : ep.dir;
   const old = readProvenanceFile(entryDir);
   const provenance: GitProvenance = {
     kind: 'git',
@@ -507,7 +519,14 @@ export async function resolveGit(rest: string, opts: ResolveOptions = {}): Promi
 
   const display = displayGitReference(g);
   const name = basename(g.subdir || g.displayUrl.replace(/\.git$/, '')).replace(/\.[a-z]+$/, '') || 'connector';
-  const ref = ep.kind === 'file' ? fileConnector(epPath, display, name) : await packageRef(ep, g, commit, display, opts);
+  // a NAME from --config-uri picks an object in a kit file; one in the reference must agree with it
+  const object = pickObjectName(g.object, ep.kind === 'kit-package' || g.object !== undefined || (ep.kind === 'file' && isKitFile(epPath)) ? opts.objectName : undefined, display);
+  const ref =
+    ep.kind === 'kit-package'
+      ? kitConnector(epPath, display, { name: object, executable: false })!
+      : ep.kind === 'file'
+        ? fileConnector(epPath, display, name, object)
+        : await packageRef(ep, g, commit, display, opts);
   log?.debug({ url: g.displayUrl, ref: g.ref, commit, fetched, entry_point: provenance.entry_point }, `git connector ${display} at ${commit}`);
   return { ref, provenance, fetched };
 }

@@ -735,3 +735,67 @@ export async function resolvePypi(rest: string, raw: string, opts: ResolveOption
   const spec = parsePypiSpec(rest, raw);
   return pypiConnectorRef(spec, await installPypi(spec, { ...opts, raw }), raw);
 }
+
+// ---------------------------------------------------------------------------------------------
+// a venv of packages for a record processor (`--processor-packages`)
+
+export interface RequirementsVenv {
+  dir: string;
+  python: string;
+  installed: boolean;
+}
+
+/**
+ * A cached venv holding `requirements` (`NAME` or `NAME==VERSION` each, validated by the caller
+ * with parsePypiSpec), for `--processor-packages`: <cache>/processor-venvs/<hash>-<python tag>,
+ * keyed by the sorted list and the interpreter; installed once under the entry's lock, with uv
+ * when it can be had, else pip. An unpinned name is the latest at the time of the install, and
+ * stays what it was (pin versions to move on).
+ */
+export async function installRequirements(requirements: string[], opts: ResolveOptions & { raw: string }): Promise<RequirementsVenv> {
+  const { createHash } = await import('node:crypto');
+  const logger = opts.logger ?? silentLogger();
+  const python = opts.python ?? 'python3';
+  const info = await probePython(python);
+  const list = [...new Set(requirements)].sort();
+  const key = createHash('sha256').update(JSON.stringify({ list, python: info.executable, version: info.version })).digest('hex').slice(0, 16);
+  const dir = join(cacheRoot(opts), 'processor-venvs', `${key}-${safeSegment(info.tag)}`);
+  const accept = (m: CacheMarker) => m.kind === 'processor-venv' && existsSync(join(dir, 'bin', 'python'));
+  const res = await ensureEntry<CacheMarker>(dir, {
+    logger,
+    what: opts.raw,
+    accept,
+    install: async (tmp) => {
+      let installer = await chooseInstaller(opts, info, logger);
+      const progress = startProgress(logger, opts.raw, list.join(', '), installer.kind, info.version);
+      const cwd = dirname(tmp);
+      try {
+        if (installer.kind === 'uv') {
+          const v = await runLogged(installer.uv, ['venv', '--relocatable', '--seed', '--quiet', '--python', info.executable, tmp], { logger, tool: 'uv', env: uvEnv(), cwd, onLine: progress.note });
+          if (!v.ok) {
+            rmSync(tmp, { recursive: true, force: true });
+            installer = { kind: 'pip' };
+          }
+        }
+        if (installer.kind === 'pip') {
+          const v = await runLogged(info.executable, ['-m', 'venv', tmp], { logger, tool: 'venv', cwd, onLine: progress.note });
+          if (!v.ok) throw new ConfigError(`${opts.raw}: cannot create a virtualenv with ${python} (${v.why}): ${failureSummary(v.tail, /error/i)}`, { stderrTail: v.tail.slice(-20) });
+        }
+        const vpy = join(tmp, 'bin', 'python');
+        const pip =
+          installer.kind === 'uv'
+            ? await runLogged(installer.uv, ['pip', 'install', '--compile-bytecode', '--python', vpy, '--', ...list], { logger, tool: 'uv', env: uvEnv(), cwd, onLine: progress.note })
+            : await runLogged(vpy, ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--', ...list], { logger, tool: 'pip', env: PIP_ENV, cwd, onLine: progress.note });
+        if (!pip.ok) {
+          throw new ConfigError(`${opts.raw}: ${installer.kind} could not install ${list.join(', ')}: ${failureSummary(pip.tail, installer.kind === 'uv' ? /^\s*(error|cause|hint)\b|×|╰─▶/i : /^\s*(ERROR|error)\b|×|No solution/) || pip.why}`, { stderrTail: pip.tail.slice(-20), installer: installer.kind });
+        }
+        fixVenvPaths(tmp, basename(tmp), basename(dir));
+        progress.done('the processor packages', list.join(', '), installer.kind);
+        return { kind: 'processor-venv', name: key, requested: list.join(','), version: list.join(','), installed_at: new Date().toISOString(), python: info.version, python_executable: info.executable, installer: installer.kind };
+      } finally {
+        progress.stop();
+      }
+    },
+  });
+  return { dir: res.dir, python: join(res.dir, 'bin', 'python'), installed: res.installed };
+}

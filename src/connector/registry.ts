@@ -69,7 +69,8 @@ export function loadRegistry(explicit?: string): Registry {
     if (config !== undefined && !isPlainObject(config)) throw new ConfigError(`${where}.config must be an object`, { file });
     let refValue = ref as string | string[];
     // a relative path in the registry is relative to the registry file
-    if (typeof refValue === 'string' && (refValue.startsWith('./') || refValue.startsWith('../'))) refValue = resolvePath(dirname(file), refValue);
+    // (also `sources.py:MyCustomSource`, a kit file with an object named in it)
+    if (typeof refValue === 'string' && (refValue.startsWith('./') || refValue.startsWith('../') || /^[^/:]+\.(py|mjs|js|ts|mts):[^/]*$/i.test(refValue))) refValue = resolvePath(dirname(file), refValue);
     const version = raw['version'] === undefined ? undefined : String(raw['version']);
     if (version && typeof refValue === 'string' && /^(pypi|npm):/.test(refValue) && !/(==|@)[^/]*$/.test(refValue.replace(/^npm:@/, 'npm:'))) {
       refValue = refValue.startsWith('pypi:') ? `${refValue}==${version}` : `${refValue}@${version}`;

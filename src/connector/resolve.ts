@@ -6,6 +6,7 @@ import { accessSync, constants, statSync, existsSync } from 'node:fs';
 import { resolve as resolvePath, extname, basename } from 'node:path';
 import { ConfigError, UsageError } from '../errors.js';
 import { loadRegistry, isRegistryName, type RegistryEntry } from './registry.js';
+import { kitConnector, splitObjectReference, checkObjectName, isPythonPackageDir, isKitFile } from './kit-ref.js';
 
 export interface ConnectorRef {
   /** How the user named it, for messages and logs. */
@@ -41,6 +42,11 @@ export interface ResolveOptions {
   protocol?: 'native' | 'singer' | undefined;
   /** What the connector is for: a Singer source is a tap, a Singer destination a target (default source). */
   role?: 'source' | 'destination' | undefined;
+  /**
+   * The kit object to run when the reference is a kit file or a Python package folder without
+   * `:NAME` (the NAME of `--config-uri custom://NAME?...`). Ignored by other kinds of reference.
+   */
+  objectName?: string | undefined;
 }
 
 export type ReferenceResolver = (rest: string, raw: string, opts: ResolveOptions) => Promise<ConnectorRef>;
@@ -71,24 +77,47 @@ export function isExecutableFile(p: string): boolean {
   }
 }
 
-/** Run a file: itself when executable, else with the interpreter its extension names. */
-export function fileConnector(abs: string, display: string, name = basename(abs).replace(/\.[a-z]+$/, '')): ConnectorRef {
-  if (isExecutableFile(abs)) return { display, name, command: abs, args: [] };
+/**
+ * Run a file: itself when executable, else with the interpreter its extension names. A kit file
+ * (.py, .mjs, .js, .ts) runs through the kit (src/connector/kit-ref.ts): `objectName` selects an
+ * object in it, a Python file gets the kit on PYTHONPATH, a JS/TS file runs through the kit runner.
+ */
+export function fileConnector(abs: string, display: string, name = basename(abs).replace(/\.[a-z]+$/, ''), objectName?: string): ConnectorRef {
+  const executable = isExecutableFile(abs);
+  const kit = kitConnector(abs, display, { name: objectName, executable, tag: name });
+  if (kit) return kit;
+  if (executable) return { display, name, command: abs, args: [] };
   const interp = INTERPRETERS[extname(abs)];
-  if (!interp) throw new ConfigError(`connector ${display} is not executable and has no known interpreter (.py, .mjs, .js, .sh): chmod +x it, or use -- <interpreter> ${display}`, { file: display }, 'CONNECTOR_NOT_FOUND');
+  if (!interp) throw new ConfigError(`connector ${display} is not executable and has no known interpreter (.py, .mjs, .js, .ts, .sh): chmod +x it, or use -- <interpreter> ${display}`, { file: display }, 'CONNECTOR_NOT_FOUND');
   return { display, name, command: interp, args: [abs] };
 }
 
-function fromPath(p: string): ConnectorRef {
+function fromPath(p: string, objectName?: string, explicitName = false): ConnectorRef {
   const abs = resolvePath(p);
   let st;
   try {
     st = statSync(abs);
   } catch {
+    if (explicitName) throw new ConfigError(`connector not found: ${p}:${objectName} names the object ${JSON.stringify(objectName)} in ${p}, which does not exist (no such file or folder)`, { file: p }, 'CONNECTOR_NOT_FOUND');
     throw new ConfigError(`connector not found: ${p} (no such file; to run a program on PATH use: -- ${p} [args...])`, { file: p }, 'CONNECTOR_NOT_FOUND');
   }
+  const display = explicitName ? `${p}:${objectName}` : p;
+  if (st.isDirectory()) {
+    // a Python package folder: its objects through the kit (`python3 -m connector_host DIR[:NAME]`)
+    if (objectName !== undefined || isPythonPackageDir(abs)) return kitConnector(abs, display, { name: objectName, executable: false })!;
+    throw new ConfigError(`connector ${p} is a folder, not a file (a Python package folder needs an __init__.py, or name an object in it: ${p}:NAME)`, { file: p }, 'CONNECTOR_NOT_FOUND');
+  }
   if (!st.isFile()) throw new ConfigError(`connector ${p} is not a file`, { file: p }, 'CONNECTOR_NOT_FOUND');
-  return fileConnector(abs, p);
+  // a NAME from --config-uri picks an object only where there can be one (else it is only a label)
+  return fileConnector(abs, display, undefined, explicitName || isKitFile(abs) ? objectName : undefined);
+}
+
+/** A `:NAME` in the reference and a NAME from --config-uri must agree. */
+export function pickObjectName(explicit: string | undefined, fromOption: string | undefined, display: string): string | undefined {
+  if (explicit !== undefined && fromOption !== undefined && explicit !== fromOption) {
+    throw new UsageError(`${display} names the object ${JSON.stringify(explicit)}, but --config-uri names ${JSON.stringify(fromOption)}: give one of them, or the same`);
+  }
+  return explicit ?? fromOption;
 }
 
 /**
@@ -119,6 +148,14 @@ async function resolveBare(ref: string | readonly string[], opts: ResolveOptions
   if (m && m[1]!.length > 1) {
     const resolver = REFERENCE_KINDS.get(m[1]!.toLowerCase());
     if (resolver) return resolver(m[2]!, s, opts);
+  }
+  // `./sources.py:MySource`, `sources.py:MySource`, `./pkg:MySource`: an object in a kit file or folder
+  const obj = splitObjectReference(s, (prefix) => REFERENCE_KINDS.has(prefix.toLowerCase()));
+  if (obj) {
+    const name = pickObjectName(checkObjectName(obj.name, s), opts.objectName, s);
+    return fromPath(obj.path, name, true);
+  }
+  if (m && m[1]!.length > 1) {
     throw new UsageError(
       `unsupported connector reference "${m[1]}:" in ${s}; give a path to an executable or use -- <program> [args...]` +
         (REFERENCE_KINDS.size ? ` (known kinds: ${[...REFERENCE_KINDS.keys()].join(', ')})` : ''),
@@ -133,5 +170,5 @@ async function resolveBare(ref: string | readonly string[], opts: ResolveOptions
     }
     if (reg.file) throw new ConfigError(`connector not found: "${s}" is neither a file nor a connector in the registry ${reg.file} (it has: ${[...reg.entries.keys()].join(', ') || 'none'})`, {}, 'CONNECTOR_NOT_FOUND');
   }
-  return fromPath(s);
+  return fromPath(s, opts.objectName);
 }

@@ -8,6 +8,7 @@ import { resolveConnector, type ConnectorRef, type ResolveOptions } from '../con
 import { RunFiles } from '../connector/process.js';
 import { loadConfig, parseJsonFile, parseConfigFile, writeBackConfig, describeSkipped, environmentValues, type LoadedConfig } from '../config/config.js';
 import { registryConfig } from '../connector/registry.js';
+import { parseConfigUri, configFromUri } from '../config/config-uri.js';
 import { isPlainObject, stringifyLossless, toPlain, getPath, setPath, defineOwn, ownValue, type LosslessValue } from '../json/lossless.js';
 import { Masker, collectSecrets } from '../secrets/mask.js';
 import { ConfigError, UsageError, CheckFailedError, ProtocolError } from '../errors.js';
@@ -26,6 +27,7 @@ import { acquireLock } from '../state/lock.js';
 import { recordHistory } from '../state/history.js';
 import { readStateFile, emptyState, stateForConnector, checkStateFile, writeStateFile, type StoredState, type RunInput } from '../state/state.js';
 import { existsSync } from 'node:fs';
+import type { ProcessorOptions, ProcessorChild } from './processor.js';
 
 export type ConnectorInput = string | readonly string[] | ConnectorRef;
 
@@ -46,6 +48,11 @@ export interface ConfigInput {
   configFile?: string | string[] | undefined;
   /** Or the config itself. */
   config?: Record<string, unknown> | undefined;
+  /**
+   * `custom://NAME?k=v&k2=v2` (src/config/config-uri.ts): the parameters, typed by the spec,
+   * merged over the config; NAME picks the kit object of a file or folder reference without `:NAME`.
+   */
+  configUri?: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -116,7 +123,8 @@ export function validateConfig(specMsg: Message, config: LoadedConfig, how: { op
 }
 
 async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonOptions): Promise<Session> {
-  const ref = await toRef(connector, o);
+  const uri = c.configUri !== undefined ? parseConfigUri(c.configUri) : undefined;
+  const ref = await toRef(connector, uri?.name !== undefined ? { ...o, resolve: { ...o.resolve, objectName: uri.name } } : o);
   const config = loadConfigInput(c);
   if (ref.registry) {
     // the registry's defaults and environment fields sit under the user's own config
@@ -125,11 +133,13 @@ async function openSession(connector: ConnectorInput, c: ConfigInput, o: CommonO
   }
   const specMsg = await runSimpleCommand(ref, 'spec', [], simpleOpts(o));
   const cs = isPlainObject(specMsg['spec']) ? specMsg['spec']['connectionSpecification'] : undefined;
+  // the URI's parameters over the files (typed by the spec), before the masker learns the secrets
+  if (uri) config.value = mergeConfig(config.value, configFromUri(uri, toPlain(cs ?? {})));
   const masker = new Masker(collectSecrets(toPlain(config.value), toPlain(cs ?? {})));
   // values taken from the environment (`${VAR}` in a file, or a registry's env fields) are treated as secrets
   masker.add(environmentValues(config).filter((v) => v.length >= 4)); // not "1" or "us": masking those would garble every message
   if (ref.registry?.env) masker.add(Object.values(ref.registry.env).map((v) => ownValue(process.env, v) ?? '').filter((v) => v.length >= 4));
-  validateConfig(specMsg, config, { given: c.config !== undefined });
+  validateConfig(specMsg, config, { given: c.config !== undefined || uri !== undefined });
   const files = new RunFiles();
   const configPath = files.write('config.json', stringifyLossless(config.value));
   return { ref, spec: specMsg, config, masker, files, configPath };
@@ -238,6 +248,11 @@ export interface ReadOptions extends ConfigInput, CommonOptions {
    * run cuts them off and reads them again (see `limitedDirSink`). `result.limited` says what was dropped.
    */
   limit?: number | undefined;
+  /**
+   * A record processor between the source and the output (`--processor`): started once, before
+   * the output (a destination's catalog carries the output schemas it declares), fed in batches.
+   */
+  processor?: ProcessorOptions | undefined;
 }
 
 export interface ReadResult extends ReadOutcome {
@@ -313,6 +328,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
   if (o.limit !== undefined && o.fullRefresh && o.out) throw new UsageError('--limit with --full-refresh into --out would replace the data with a sample; drop one of them, or give another --out');
   const s = await openSession(connector, o, o);
   let lock: { release(): void } | undefined;
+  let processorChild: ProcessorChild | undefined;
   try {
     // `selected_fields` (the host's field selection) becomes each stream's record filter; the connector never sees it
     const selection = takeFieldSelection(await resolveCatalog(s, o), o.catalogFile ?? 'given');
@@ -331,6 +347,27 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       if (o.limit === undefined) recordHistory(stateFile, 'before run', { onError: (e) => logger.warn(e.message) });
     }
     const stored = (stateFile ? readStateFile(stateFile) : undefined) ?? emptyState();
+    let processorStage: import('./processor.js').ProcessorStage | undefined;
+    if (o.processor) {
+      const p = await import('./processor.js');
+      processorChild = await p.startProcessor(o.processor, { logger, masker: s.masker, killGraceMs: o.killGraceMs ?? DEFAULTS.killGraceMs, heartbeatMs: o.heartbeatMs ?? DEFAULTS.heartbeatMs, startTimeoutMs: o.timeoutMs ?? DEFAULTS.timeoutMs, resolve: o.resolve });
+      const info = processorChild.info;
+      const changed = p.applyOutputSchemas(info, streams.list, logger, processorChild.display);
+      const applied = streams.list.filter((x) => p.appliesTo(info, x));
+      logger.info(`processor ${processorChild.display}: ${applied.length ? `streams ${applied.map((x) => x.display).join(', ')}` : 'no stream of this run'}${info.batch ? ', in batches' : ''}${changed.length ? `; output schema of ${changed.join(', ')} from the processor` : ''}`);
+      const keys = new Map(applied.map((x) => [x.key, x]));
+      processorStage = new p.ProcessorStage({
+        child: processorChild,
+        errors: o.processor.errors ?? 'fail',
+        masker: s.masker,
+        logger,
+        maxLineBytes: o.maxLineBytes ?? DEFAULTS.maxLineBytes,
+        processed: (name, namespace) => {
+          const x = keys.size ? streams.get(name, namespace) : undefined;
+          return x && keys.has(x.key) ? x : undefined;
+        },
+      });
+    }
     const commitIntervalMs = o.commitIntervalMs ?? DEFAULTS.commitIntervalMs;
     // --limit commits no state: a sink gets no state file, the --out one a private copy of it
     const limited = o.limit !== undefined && !makeSink && o.out ? limitedDirSink(s, o, stateFile!, stored, streams, logger) : undefined;
@@ -361,6 +398,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       filesDir: s.files.dir,
       onControl: controlHandler(s, logger, o.onConfigUpdate),
       limit: o.limit,
+      processor: processorStage,
     });
     o.onStart?.(streams.list, stateFile);
     const outcome = await engine.run();
@@ -370,6 +408,7 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
     } else if (o.limit !== undefined) outcome.sink = { ...outcome.sink, stateFile, stateCommitted: false };
     return { ...outcome, stateFile };
   } finally {
+    await processorChild?.stop();
     lock?.release();
     s.files.cleanup();
   }

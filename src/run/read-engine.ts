@@ -18,6 +18,7 @@ import { getValidator, compileSchema } from '../protocol/schemas.js';
 import type { ReadSink, SinkResult } from './sink.js';
 import { endStreams, type RunStream, type StreamTable, type StateMessage } from './streams.js';
 import { isEmptyState, displayStream, streamKey } from '../state/state.js';
+import type { ProcessorStage, ProcessorOutcome } from './processor.js';
 
 export type ValidateMode = 'off' | 'warn' | 'fail';
 
@@ -45,6 +46,8 @@ export interface EngineOptions {
    * is stopped (SIGTERM to its group, SIGKILL after the grace) and the run ends as a success.
    */
   limit?: number | undefined;
+  /** `--processor`: the connector's stdout goes through it before anything else (src/run/processor.ts). */
+  processor?: ProcessorStage | undefined;
 }
 
 /** What `--limit` did: records dropped past the limit per stream (display name), states not passed on. */
@@ -77,6 +80,8 @@ export interface ReadOutcome {
   invalidUtf8: InvalidUtf8Count;
   /** Set when the read had a `limit`. */
   limited?: LimitOutcome | undefined;
+  /** Set when the read had a processor. */
+  processor?: ProcessorOutcome | undefined;
 }
 
 export interface InvalidUtf8Count {
@@ -467,7 +472,7 @@ export class ReadEngine {
           seen = this.activity;
           lastChange = Date.now();
         } else if (Date.now() - lastChange >= o.heartbeatMs) {
-          this.fail(new TimeoutError(`the connector sent no RECORD or STATE for ${Math.round(o.heartbeatMs / 1000)} s (heartbeat timeout); it was stopped`, {}, 'HEARTBEAT_TIMEOUT'));
+          this.fail(o.processor?.hangError() ?? new TimeoutError(`the connector sent no RECORD or STATE for ${Math.round(o.heartbeatMs / 1000)} s (heartbeat timeout); it was stopped`, {}, 'HEARTBEAT_TIMEOUT'));
         }
       },
       Math.max(50, Math.min(o.heartbeatMs / 10, 10_000)),
@@ -475,7 +480,8 @@ export class ReadEngine {
     beat.unref();
 
     try {
-      for await (const chunk of proc.stdout) {
+      const input = o.processor ? o.processor.transform(proc.stdout, (e) => this.fail(e)) : proc.stdout;
+      for await (const chunk of input) {
         if (this.failure) break;
         try {
           this.utf8Chunk = isUtf8(chunk as Buffer) ? (chunk as Buffer) : undefined;
@@ -546,6 +552,7 @@ export class ReadEngine {
       sink,
       invalidUtf8: this.invalidUtf8,
       ...(this.limited ? { limited: this.limited } : {}),
+      ...(o.processor ? { processor: o.processor.outcome() } : {}),
     };
   }
 

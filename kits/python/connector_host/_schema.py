@@ -1,0 +1,75 @@
+"""Schema inference from sample records (discover without a declared schema)."""
+
+SAMPLE = 100
+
+
+def _jtype(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, dict):
+        return "object"
+    if isinstance(v, (list, tuple)):
+        return "array"
+    return "string"
+
+
+class _Node:
+    __slots__ = ("types", "props", "items")
+
+    def __init__(self):
+        self.types = []
+        self.props = None
+        self.items = None
+
+    def add(self, v):
+        t = _jtype(v)
+        if t not in self.types:
+            self.types.append(t)
+        if t == "object":
+            if self.props is None:
+                self.props = {}
+            for k, x in v.items():
+                n = self.props.get(k)
+                if n is None:
+                    n = self.props[k] = _Node()
+                n.add(x)
+        elif t == "array":
+            if self.items is None:
+                self.items = _Node()
+            for x in v:
+                self.items.add(x)
+
+    def schema(self):
+        ts = list(self.types)
+        if "integer" in ts and "number" in ts:
+            ts.remove("integer")
+        out = {}
+        if len(ts) == 1:
+            out["type"] = ts[0]
+        elif ts:
+            out["type"] = ts
+        if self.props is not None:
+            out["properties"] = {k: n.schema() for k, n in self.props.items()}
+        if self.items is not None and self.items.types:
+            out["items"] = self.items.schema()
+        return out
+
+
+def infer(records):
+    root = _Node()
+    n = 0
+    for r in records:
+        root.add(r)
+        n += 1
+    s = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": root.schema().get("properties", {}) if n else {}}
+    s["description"] = "inferred by connector_host from the first %d records" % n
+    s["x-connector-host-inferred"] = True
+    return s
