@@ -3,9 +3,10 @@ bench/kit-source.py's `items` stream, written as a connector author would withou
 
     python3 bench/kit-hand.py --records N [--tight]
 
-Default: one sys.stdout.write(json.dumps(envelope) + "\\n") per record, emitted_at taken per
-record. --tight: emitted_at taken once per 1,000 records (less work than any real connector:
-the strictest baseline).
+Default: one sys.stdout.write(json.dumps(envelope, separators=(",", ":")) + "\\n") per record
+(compact, as the kit writes: the same bytes; the encoder made once, as plain json.dumps(o) does
+for its default encoder), emitted_at taken per record. --tight: emitted_at taken once per 1,000
+records (less work than most hand-written connectors do: the strictest baseline).
 """
 
 import json
@@ -15,7 +16,7 @@ import time
 n = int(sys.argv[sys.argv.index("--records") + 1])
 tight = "--tight" in sys.argv
 write = sys.stdout.write
-dumps = json.dumps
+dumps = json.JSONEncoder(separators=(",", ":")).encode  # what json.dumps(o, separators=...) calls
 if tight:
     now = int(time.time() * 1000)
     for i in range(n):

@@ -238,9 +238,19 @@ export async function main(argv: string[]): Promise<number> {
         commonOptions(y)
           .option('config', { type: 'string', describe: 'config file: JSON, JSON with comments, or YAML; repeat it to layer files (later ones win)' })
           .option('config-uri', { type: 'string', describe: CONFIG_URI_DESCRIBE })
-          .example('$0 discover ./source.py --config config.json', ''),
+          .option('processor', { type: 'string', describe: 'a record processor: the catalog carries the output schemas it declares (what a destination behind it is given)' })
+          .example('$0 discover ./source.py --config config.json', '')
+          .example('$0 discover ./source.py --config config.json --processor ./clean.py', 'with the schemas of the streams the processor changes'),
       async (a) => {
-        print(await discover(connectorOf(a), { ...opts(a), configFile: a.config, configUri: configUriOf(a) }));
+        const o = opts(a);
+        const msg = await discover(connectorOf(a), { ...o, configFile: a.config, configUri: configUriOf(a) });
+        if (a['processor'] !== undefined) {
+          const { applyToCatalog } = await import('../run/processor.js');
+          const { Masker } = await import('../secrets/mask.js');
+          const changed = await applyToCatalog(msg['catalog'], { ref: String(a['processor']) }, { logger: o.logger!, masker: new Masker(), killGraceMs: o.killGraceMs!, heartbeatMs: DEFAULTS.heartbeatMs, startTimeoutMs: o.timeoutMs, resolve: o.resolve });
+          o.logger!.info(changed.length ? `output schema of ${changed.join(', ')} from the processor ${String(a['processor'])}` : `the processor ${String(a['processor'])} declares no output schema for these streams`);
+        }
+        print(msg);
       },
     )
     .command(

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { output } from './output.js';
 import { parseJson, stringifyJson } from './json.js';
+import { defineOwn } from '../json/lossless.js';
 import { kitState, secretValues, setSecrets, writeLog } from './internal.js';
 import { authorWhere, authorStack } from './where.js';
 import type { JsonSchema, Log } from './index.js';
@@ -76,7 +77,7 @@ export function loadConfig(file: string | undefined, spec: unknown): Record<stri
   const props = schema['properties'];
   if (props && typeof props === 'object') {
     for (const [k, p] of Object.entries(props as Record<string, unknown>)) {
-      if (!Object.hasOwn(config, k) && p && typeof p === 'object' && Object.hasOwn(p, 'default')) (config as Record<string, unknown>)[k] = structuredClone((p as Record<string, unknown>)['default']);
+      if (!Object.hasOwn(config, k) && p && typeof p === 'object' && Object.hasOwn(p, 'default')) defineOwn(config as Record<string, unknown>, k, structuredClone((p as Record<string, unknown>)['default']));
     }
   }
   return config as Record<string, unknown>;

@@ -6,7 +6,7 @@
 import { register, createRequire } from 'node:module';
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath, basename, dirname, join, extname } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { pathToFileURL, fileURLToPath } from 'node:url';
 import { isKitDefinition, type KitDefinition } from './index.js';
 import { fail, UsageFailure } from './common.js';
 
@@ -52,6 +52,13 @@ async function main(): Promise<void> {
   if (!existsSync(abs) || !statSync(abs).isFile()) return void (await fail(new UsageFailure(`no such file: ${abs}`), abs));
   process.argv = [process.argv[0]!, abs, ...args];
   register('./hooks.js', import.meta.url);
+  // require('connector-host/kit') from CommonJS (the ESM hook does not see require in Node 20)
+  const Module = createRequire(import.meta.url)('node:module') as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+  const resolveFilename = Module._resolveFilename;
+  const kitIndex = fileURLToPath(new URL('./index.js', import.meta.url));
+  Module._resolveFilename = function (request: string, ...rest: unknown[]) {
+    return request === 'connector-host/kit' ? kitIndex : resolveFilename.call(this, request, ...rest);
+  };
 
   let mod: Record<string, unknown>;
   try {
@@ -59,8 +66,12 @@ async function main(): Promise<void> {
       // run it as the main module, as `node file` does: `require.main === module` holds in it
       const req = createRequire(import.meta.url);
       (req('node:module') as { runMain(main?: string): void }).runMain(abs);
-      const exp = req.cache[abs]?.exports as unknown;
+      const cached = req.cache[abs];
+      const exp = cached?.exports as unknown;
       mod = exp && (typeof exp === 'object' || typeof exp === 'function') ? (isKitDefinition(exp) ? { default: exp } : { ...(exp as Record<string, unknown>) }) : {};
+      // ESM syntax in a .js that Node detected as a module (it loads on its own, exports nothing to
+      // require): import() gives that same instance; for a real CommonJS file it is the cached one
+      if (!cached || !Object.values(mod).some(isKitDefinition)) mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
     } else mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (e) {
     return void (await fail(e, abs, `loading ${basename(abs)}`));
@@ -81,6 +92,10 @@ async function main(): Promise<void> {
   // a plain script: it ran when it was imported, as `node file` would have run it
   if (!def) return;
 
+  // a promise the author left floating rejects, or a callback throws: one TRACE, never a raw stack
+  const crash = (e: unknown) => void fail(e, abs, 'unhandled error in author code');
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   // console.log in author code would land among the protocol messages: to stderr instead
   console.log = console.info = console.debug = console.error;
   if (def.kind === 'source') {

@@ -870,3 +870,24 @@ export function describeProcessor(p: ProcessorOutcome): string {
   const skipped = p.mode === 'skip' ? `; ${plural(p.errors, 'error')}, ${plural(p.skipped, 'record')} skipped (--processor-errors skip)` : '';
   return `processor ${p.display}: ${plural(p.recordsIn, 'record')} in, ${plural(p.recordsOut, 'record')} out, ${batches}${skipped}`;
 }
+
+/**
+ * `host discover --processor`: the catalog as a destination behind the processor sees it, each
+ * stream whose shape the processor changes with its output schema (the processor is started to
+ * ask it, then stopped). Returns the names changed.
+ */
+export async function applyToCatalog(catalog: LosslessValue | undefined, o: ProcessorOptions, ctx: ProcessorContext): Promise<string[]> {
+  const child = await startProcessor(o, ctx);
+  await child.stop();
+  const streams = isPlainObject(catalog) && Array.isArray(catalog['streams']) ? catalog['streams'] : [];
+  const changed: string[] = [];
+  for (const s of streams) {
+    if (!isPlainObject(s) || typeof s['name'] !== 'string') continue;
+    const display = typeof s['namespace'] === 'string' ? `${s['namespace']}.${s['name']}` : s['name'];
+    const schema = schemaFor(child.info, { name: s['name'], display });
+    if (schema === undefined) continue;
+    s['json_schema'] = schema;
+    changed.push(display);
+  }
+  return changed;
+}

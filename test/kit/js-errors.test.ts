@@ -4,7 +4,7 @@
 
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { host, tmp, FIX, jsonLines, writeJson, streamState, logLines } from '../helpers.js';
 
 const KIT = join(FIX, 'kit-js');
@@ -88,6 +88,39 @@ describe('kit-js: author code that fails', () => {
       expect(String(r.stdout) + String(r.stderr)).not.toContain(secret);
       expect(String(r.stdout)).toContain('the API rejected the key ***');
     }
+  });
+});
+
+describe('kit-js: hostile input', () => {
+  it('`__proto__` in the config, the spec defaults and the state is data: prototypes intact, nothing polluted', async () => {
+    const dir = tmp();
+    const { execa } = await import('execa');
+    const { kitCommand } = await import('../../dist/kit/command.js');
+    const c = kitCommand(k('proto-config.mjs'));
+    const catalog = writeJson(dir, 'cat.json', { streams: [{ stream: { name: 'seen', json_schema: {}, supported_sync_modes: ['incremental'] }, sync_mode: 'incremental', destination_sync_mode: 'append' }] });
+    const state = join(dir, 'state.json');
+    writeFileSync(state, '[{"type":"STREAM","stream":{"stream_descriptor":{"name":"seen"},"stream_state":{"__proto__":{"evil":true},"n":0}}}]');
+    const withKey = join(dir, 'c1.json');
+    writeFileSync(withKey, '{"__proto__":{"evil":true},"other":1}');
+    const r1 = await execa(c.command, [...c.args, 'read', '--config', withKey, '--catalog', catalog, '--state', state], { reject: false });
+    expect(r1.exitCode).toBe(0);
+    const lines1 = String(r1.stdout).split('\n').filter((l) => l.startsWith('{"type":"RECORD"') || l.startsWith('{"type":"STATE"'));
+    expect(JSON.parse(lines1[0]!).record.data).toEqual({ n: 1, configKeys: ['__proto__', 'name', 'other'], configProtoIntact: true, stateKeys: ['__proto__', 'n'], stateProtoIntact: true, polluted: false });
+    // the state goes back out with its `__proto__` key as data
+    expect(lines1[1]).toContain('"stream_state":{"__proto__":{"evil":true},"n":1}');
+    // no `__proto__` in the config file: the spec's default fills it in, as a key
+    const r2 = await host(['read', k('proto-config.mjs'), '--config', writeJson(dir, 'c2.json', {}), '--progress', 'off']);
+    expect(r2.exitCode).toBe(0);
+    const rec = String(r2.stdout).split('\n').find((l) => l.includes('"RECORD"'))!;
+    expect(JSON.parse(rec).record.data).toMatchObject({ configKeys: ['__proto__', 'name'], configProtoIntact: true, polluted: false });
+  });
+
+  it('an unhandled rejection in author code: one TRACE naming file, function and line; exit 3 through the host', async () => {
+    const dir = tmp();
+    const r = await host(['read', k('floating-rejection.mjs'), '--config', writeJson(dir, 'c.json', {}), '--progress', 'off']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('unhandled error in author code: Error: token refresh failed (at floating-rejection.mjs:5 in refreshToken)');
+    noRawStack(r.stderr);
   });
 });
 

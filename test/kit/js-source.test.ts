@@ -163,9 +163,30 @@ describe('kit-js: TypeScript, outside files, plain scripts', () => {
     expect(r.exitCode).toBe(0);
     expect(messages(r.stdout).map((m) => m.record?.data)).toEqual([{ where: 'outside' }]);
     expect(r.stderr).toContain('hello from outside');
+    // a .ts file outside the package too (tsx's hooks and the kit's together)
+    copyFileSync(TYPED, join(dir, 'typed.ts'));
+    const ts = await host(['read', join(dir, 'typed.ts'), '--config', writeJson(dir, 'ts.json', { greeting: 'yo' }), '--progress', 'off'], { cwd: dir });
+    expect(ts.exitCode).toBe(0);
+    expect(messages(ts.stdout).filter((m) => m.type === 'RECORD').map((m) => m.record.data.text)).toEqual(['yo #1', 'YO #2']);
     // without the runner it cannot resolve: the hook is what makes it work
     const plain = await execa(process.execPath, [file, 'spec'], { reject: false, cwd: dir });
     expect(String(plain.stderr)).toMatch(/Cannot find package 'connector-host'/);
+  });
+
+  it('CommonJS .js files outside a "type": "module" package: a require.main guard, require(\'connector-host/kit\'), ESM syntax detected', async () => {
+    const dir = tmp('ch-kit-cjs-');
+    const config = writeJson(dir, 'config.json', {});
+    const cases: [string, unknown][] = [
+      ['main-guard.js', { main: true }],
+      ['require-kit.js', { via: 'require' }],
+      ['esm-syntax.js', { via: 'import' }],
+    ];
+    for (const [name, data] of cases) {
+      copyFileSync(join(KIT, 'cjs', name), join(dir, name));
+      const r = await host(['read', join(dir, name), '--config', config, '--progress', 'off'], { cwd: dir });
+      expect(r.exitCode, name).toBe(0);
+      expect(messages(r.stdout).map((m) => m.record?.data), name).toEqual([data]);
+    }
   });
 
   it('a plain script (no kit export) through the runner runs as `node script` would: same output', async () => {

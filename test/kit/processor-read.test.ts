@@ -161,6 +161,64 @@ describe('host read --processor (JavaScript)', () => {
   });
 });
 
+describe('other forms of processor', () => {
+  it('a .ts file (through tsx) and a Python package folder (DIR:NAME)', async () => {
+    const dir = tmp();
+    const ts = await readEndless(dir, ['--out', join(dir, 'ts'), '--processor', P('typed.ts')], { streams: 1, records: 2 });
+    expect(ts.exitCode, ts.stderr).toBe(0);
+    expect(jsonLines(join(dir, 'ts', 's1.jsonl'))).toEqual([1, 2].map((id) => ({ id, s: 's1', length: 2 })));
+    const pkg = await readEndless(dir, ['--out', join(dir, 'pkg'), '--processor', `${P('pkgproc')}:shout`], { streams: 1, records: 2 });
+    expect(pkg.exitCode, pkg.stderr).toBe(0);
+    expect(jsonLines(join(dir, 'pkg', 's1.jsonl'))).toEqual([1, 2].map((id) => ({ id, s: 's1!' })));
+  });
+});
+
+describe('backpressure and stopping', () => {
+  it('a slow destination behind a processor: every record arrives, in order', async () => {
+    const dir = tmp();
+    const config = writeJson(dir, 'config.json', {});
+    const dest = join(dir, 'dest');
+    const destConfig = writeJson(dir, 'dest.json', { path: dest });
+    const r = await host(['run', '--config', config, '--progress', 'off', '--destination', DEST, '--destination-arg=--slow', '--destination-arg=5', '--destination-config', destConfig, '--state', join(dir, 'state.json'), '--processor', P('split.py'), '--', ENDLESS, '--streams', '1', '--records', '5000', '--state-every', '100']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const recs = jsonLines(join(dest, 's1.jsonl'));
+    expect(recs).toHaveLength(10000);
+    expect(recs.map((x) => `${x['id']}.${x['part']}`)).toEqual(range(1, 5000).flatMap((id) => [`${id}.1`, `${id}.2`]));
+  });
+
+  it('SIGTERM to the host during a run: the processor is stopped with the connector, exit 143', async () => {
+    const dir = tmp();
+    const config = writeJson(dir, 'config.json', {});
+    const { execa } = await import('execa');
+    const { HOST } = await import('../helpers.js');
+    const sub = execa(process.execPath, [HOST, 'read', '--config', config, '--progress', 'off', '--out', join(dir, 'out'), '--processor', P('hangs.py'), '--', ENDLESS, '--streams', '1', '--records', '10'], { reject: false, env: { CONNECTOR_HOST_LOG_FORMAT: 'json' } });
+    // wait until the processor is running (it hangs at id 5)
+    const { execFileSync } = await import('node:child_process');
+    const running = () => execFileSync('ps', ['-eo', 'args']).toString().includes(`connector_host.processor ${P('hangs.py')}`);
+    for (let k = 0; k < 300 && !running(); k++) await new Promise((res) => setTimeout(res, 100));
+    expect(running()).toBe(true);
+    sub.kill('SIGTERM');
+    const r = await sub;
+    expect(r.exitCode).toBe(143);
+    expect(running()).toBe(false);
+  });
+});
+
+describe('logs from a processor', () => {
+  it('connector_host.log() (Python) and ctx.log() (JavaScript) become log entries at their level, tagged with the processor', async () => {
+    const dir = tmp();
+    for (const [p, word] of [['logs.py', 'python'], ['logs.mjs', 'js']] as const) {
+      const r = await readEndless(dir, ['--processor', P(p)], { streams: 1, records: 2 });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const entries = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; processor?: string });
+      const mine = entries.filter((e) => e.msg.startsWith(`${word} saw id`));
+      expect(mine.map((e) => e.msg)).toEqual([`${word} saw id 1`, `${word} saw id 2`]);
+      expect(mine.every((e) => e.level === 40 && e.processor?.endsWith(p))).toBe(true);
+      expect(r.stdout).not.toContain('saw id');
+    }
+  });
+});
+
 describe('host run --processor into a destination', () => {
   it("the destination's configured catalog carries the processor's output schema; records processed; states acknowledged and committed", async () => {
     const dir = tmp();

@@ -53,8 +53,10 @@ def author_frame(tb):
             if not fn.startswith(_STDLIB) and not fn.startswith("<frozen"):
                 best = here
         tb = tb.tb_next
-    return best or outside or last
+    return best or outside
 
+
+context = [None]  # what author code was running when an error happened ("resource 'users'")
 
 _SECRETS = []
 MASK = "**********"
@@ -89,9 +91,10 @@ def describe(exc):
     if isinstance(exc, SyntaxError) and exc.filename:
         return "%s (at %s)" % (text, where(exc.filename, exc.lineno))
     f = author_frame(exc.__traceback__)
-    if f is not None:
-        text += " (at %s)" % where(*f)
-    return text
+    if f is None:
+        # raised by the kit itself (a config check): the message says it all
+        return msg if isinstance(exc, ConfigError) and msg else text
+    return text + " (at %s)" % where(*f)
 
 
 def print_traceback(exc):

@@ -341,6 +341,13 @@ def main(argv=None):
     out = sys.stdout.buffer
     # what the author's code prints goes to stderr: stdout carries the protocol
     sys.stdout = sys.stderr
+    try:
+        # connector_host.log() in author code: LOG lines on the protocol's stdout
+        from connector_host import _out
+
+        _out.set_current(_out.Out(out))
+    except Exception:
+        pass
     target, vars_file = None, None
     i = 0
     while i < len(argv):
