@@ -29,6 +29,7 @@ import { parsePypiSpec, scriptArgv, uvToolDir } from '../connector/pypi.js';
 import { parseNpmSpec } from '../connector/npm.js';
 import { readGitProvenance, parseGitReference, gitRepoCacheDir } from '../connector/git.js';
 import { ConfigError, UsageError } from '../errors.js';
+import { splitObjectReference } from '../connector/kit-ref.js';
 
 export const CONNECTOR_ACTIONS = ['list', 'info', 'install', 'remove', 'which', 'exec'] as const;
 
@@ -148,7 +149,7 @@ export function shellQuote(word: string): string {
 /** The connector's own program (a registry entry's ref, without the Singer shim), resolved and installed if needed. */
 async function resolveProgram(what: string, opts: ResolveOptions, action: string): Promise<{ ref: ConnectorRef; argv: string[] }> {
   const { entry, refOrArgv, registryFile, names } = entryOrRef(what, opts);
-  if (!entry && !/^[a-z][a-z0-9+.-]+:/i.test(what) && !existsSync(what)) {
+  if (!entry && !/^[a-z][a-z0-9+.-]+:/i.test(what) && !existsSync(what) && !splitObjectReference(what)) {
     const where = registryFile ? `the registry ${registryFile} (it has: ${names.join(', ') || 'none'})` : 'a registry (there is no registry file: see --registry)';
     throw new ConfigError(
       `host connectors ${action}: unknown connector "${what}": not a connector in ${where}, nor a file; name a registry connector, a path, or a reference (pypi:NAME[==VERSION], npm:NAME[@VERSION], git:URL#REF[:SUBDIR], docker:IMAGE, manifest:PATH)`,
@@ -216,8 +217,10 @@ export async function connectorsCommand(action: string, what: string | undefined
   }
   if (!what) throw new UsageError(`host connectors ${action} needs a connector name or reference`);
   if (action === 'which') {
-    const { argv } = await resolveProgram(what, opts, action);
-    print(argv.map(shellQuote).join(' '));
+    const { ref, argv } = await resolveProgram(what, opts, action);
+    // a kit object needs the kit on PYTHONPATH: `env VAR=… cmd` stays one command line that also works from $(…)
+    const pythonPath = ref.env?.['PYTHONPATH'];
+    print([...(pythonPath ? ['env', `PYTHONPATH=${pythonPath}`] : []), ...argv].map(shellQuote).join(' '));
     return 0;
   }
   if (action === 'exec') {

@@ -61,6 +61,16 @@ export function checkPythonName(name: string, display: string): void {
   }
 }
 
+// what the kit runner (src/kit/run.ts) reads as an export name after the last ':'
+const JS_NAME = /^[A-Za-z_$][\w$]*$/;
+
+/** A JS/TS export loadable by the kit runner: an ASCII identifier (`default` included). */
+export function checkJsName(name: string, display: string): void {
+  if (!JS_NAME.test(name)) {
+    throw new UsageError(`${display}: ${JSON.stringify(name)} is not an export name the kit runner can load (letters, digits, _ and $, not starting with a digit; default for the default export)`);
+  }
+}
+
 /**
  * A .py file that imports the kit and has no `if __name__ == "__main__"` block: it defines
  * objects and does nothing when run, so it is run through the kit (`python3 -m connector_host`).
@@ -137,6 +147,7 @@ export function kitConnector(abs: string, display: string, opts: { name?: string
     return { display, name: tag, command: 'python3', args: [abs], env: pythonKitEnv() };
   }
   if (JS_EXTENSIONS.has(ext)) {
+    if (name !== undefined) checkJsName(name, display);
     if (name === undefined && executable) return { display, name: tag, command: abs, args: [] };
     if (!existsSync(KIT_RUNNER)) {
       // the TypeScript kit is not built: a plain script still runs with node, an object cannot

@@ -52,5 +52,5 @@ export function inferSchema(records: readonly unknown[]): Record<string, unknown
   for (const r of records) add(root, r);
   const s = toSchema(root);
   s['type'] = 'object';
-  return { ...s, description: `inferred by connector-host/kit from the first ${records.length} records`, 'x-connector-host-inferred': true };
+  return { ...s, description: `inferred by connector_host from the first ${records.length} records`, 'x-connector-host-inferred': true };
 }

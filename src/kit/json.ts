@@ -17,6 +17,14 @@ export class LosslessNumber extends BaseLosslessNumber {
   }
 }
 
+// the project's own LosslessNumber (from code that used parseLossless directly) gets the same
+// treatment; outside stringifyJson it behaves exactly as before
+const baseToJSON = BaseLosslessNumber.prototype.toJSON;
+BaseLosslessNumber.prototype.toJSON = function (this: BaseLosslessNumber): number {
+  if (nativeStringify) throw FALLBACK;
+  return baseToJSON.call(this);
+};
+
 /** A value as the kit hands it to author code: plain JSON plus BigInt and LosslessNumber. */
 export type KitJson = null | boolean | number | bigint | string | BaseLosslessNumber | KitJson[] | { [key: string]: KitJson };
 

@@ -224,7 +224,7 @@ async function discover(def: SourceDefinition<any>, file: string, args: Args): P
       } catch (e) {
         if (isConfigError(e)) return fail(e, file, `discover: sampling stream ${name}`);
         log.warn(kitState.mask(`stream ${name}: no schema declared and reading a sample failed, so its schema is an empty object: ${describe(e)}`));
-        schema = { type: 'object', description: 'inferred by connector-host/kit from the first 0 records (reading a sample failed)', 'x-connector-host-inferred': true };
+        schema = { type: 'object', description: 'inferred by connector_host from the first 0 records (reading a sample failed)', 'x-connector-host-inferred': true };
       }
     }
     const entry: Record<string, unknown> = { name, json_schema: schema, supported_sync_modes: syncModes(st) };
@@ -267,7 +267,12 @@ function configuredStreams(file: string | undefined, streams: Streams<any>): { n
   for (const c of cat.streams as { stream?: { name?: unknown; namespace?: unknown }; sync_mode?: unknown }[]) {
     const name = c?.stream?.name;
     if (typeof name !== 'string') throw new UsageFailure(`the catalog file ${file} has a stream without a name`);
-    if (!Object.hasOwn(streams, name)) throw new UsageFailure(`the catalog asks for stream "${name}", which this source does not have (it has: ${names.join(', ') || 'none'})`);
+    if (!Object.hasOwn(streams, name)) {
+      // as the Python kit does: a stale catalog entry is skipped with a warning
+      log.warn(`the catalog names a stream "${name}" this source does not have (it has: ${names.join(', ') || 'none'}); skipped`);
+      continue;
+    }
+    if (picked.some((p) => p.name === name)) continue;
     const ns = typeof c.stream?.namespace === 'string' ? c.stream.namespace : streams[name]!.namespace;
     picked.push({ name, namespace: ns, syncMode: c.sync_mode === 'incremental' ? 'incremental' : 'full_refresh' });
   }

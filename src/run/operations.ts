@@ -356,7 +356,9 @@ export async function readWith(connector: ConnectorInput, o: ReadOptions, makeSi
       const applied = streams.list.filter((x) => p.appliesTo(info, x));
       logger.info(`processor ${processorChild.display}: ${applied.length ? `streams ${applied.map((x) => x.display).join(', ')}` : 'no stream of this run'}${info.batch ? ', in batches' : ''}${changed.length ? `; output schema of ${changed.join(', ')} from the processor` : ''}`);
       const keys = new Map(applied.map((x) => [x.key, x]));
-      processorStage = new p.ProcessorStage({
+      // it applies to no stream of this run: the connector's output goes straight on
+      if (keys.size === 0) await processorChild.stop();
+      else processorStage = new p.ProcessorStage({
         child: processorChild,
         errors: o.processor.errors ?? 'fail',
         masker: s.masker,

@@ -375,7 +375,7 @@ export class ProcessorChild {
 
   private garbage(b: Buffer, s: number, e: number, n: number, what: string): void {
     const during = this.inFlight[0] ? ` (while processing ${this.batchText(this.inFlight[0])})` : '';
-    this.fail(new ProtocolError(`the processor ${this.display} wrote ${what} on its stdout line ${n}${during}; stdout is for the protocol (print and console.log go to stderr in a processor). It starts: ${this.lineStart(b, s, e)}`, { processor: this.display }));
+    this.fail(new ProtocolError(`the processor ${this.display} wrote ${what} on its stdout line ${n}${during}; stdout is for the protocol (in a processor, print() and console.log go to stderr). It starts: ${this.lineStart(b, s, e)}`, { processor: this.display }));
   }
 
   private onLine(b: Buffer, s: number, e: number, n: number): void {
@@ -609,7 +609,8 @@ export class ProcessorStage {
   /** The engine's heartbeat fired: when a batch is waiting in the processor, the processor is the one hanging. */
   hangError(): HostError | undefined {
     const b = this.child.inFlight[0];
-    if (!b) return undefined;
+    // a batch sent a moment ago is not the reason for hours of silence
+    if (!b || Date.now() - b.sentAt < this.child.heartbeatMs / 2) return undefined;
     return new ProtocolError(`the processor ${this.child.display} sent no RESULT for ${this.child.batchText(b)} within the heartbeat timeout; it was stopped`, { processor: this.child.display });
   }
 

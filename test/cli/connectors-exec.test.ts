@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { writeFileSync, chmodSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { host, tmp, HOST } from '../helpers.js';
+import { host, tmp, HOST, ROOT, FIX } from '../helpers.js';
 
 const dir = tmp('ch-exec-');
 
@@ -143,7 +143,23 @@ describe('host connectors which', () => {
     const py = join(dir, 'plain.py');
     writeFileSync(py, 'print("hi")\n');
     const r = await host(['connectors', 'which', py]);
-    expect(r.stdout).toBe(`python3 ${py}`);
+    // with the Python kit on PYTHONPATH, as the host runs it (the script may import connector_host)
+    expect(r.stdout).toBe(`env PYTHONPATH=${join(ROOT, 'kits', 'python')} python3 ${py}`);
+  });
+
+  it('a kit object (file.py:Name): which prints a line that runs it by hand, exec runs it', async () => {
+    const ref = join(FIX, 'kit-python', 'static_source.py:static_source');
+    const r = await host(['connectors', 'which', ref]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`env PYTHONPATH=${join(ROOT, 'kits', 'python')} python3 -m connector_host ${ref}`);
+    const viaShell = await execa('sh', ['-c', `cd / && eval "$(node ${HOST} connectors which "$1") spec"`, 'sh', ref], { reject: false, env: { PYTHONPATH: '' } });
+    expect(viaShell.exitCode, viaShell.stderr).toBe(0);
+    expect(JSON.parse(viaShell.stdout).type).toBe('SPEC');
+    const ex = await host(['connectors', 'exec', ref, '--', 'spec']);
+    expect(ex.exitCode, ex.stderr).toBe(0);
+    expect(JSON.parse(ex.stdout).spec.connectionSpecification.type).toBe('object');
+    const missing = await host(['connectors', 'exec', join(FIX, 'kit-python', 'no_such_file.py:X'), '--', 'spec']);
+    expect(missing.exitCode).toBe(2);
   });
 
   it('--help shows the exec and which examples', async () => {

@@ -4,6 +4,7 @@
 
 import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { host, tmp, FIX, writeJson, EXAMPLE } from '../helpers.js';
 import { parseConfigUri, MAX_URI_LENGTH } from '../../dist/config/config-uri.js';
 
@@ -78,6 +79,13 @@ describe('--config-uri: values typed by the spec', () => {
     }
     const empty = await read('custom://');
     expect(configOf(empty.stdout)).toEqual({});
+  });
+
+  it('host run takes it for the source (into --out)', async () => {
+    const d = tmp('ch-uri-');
+    const r = await host(['run', ECHO, '--config-uri', 'custom://?count=5&tags=x', '--out', join(d, 'out')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(d, 'out', 'config.jsonl'), 'utf8').trim())).toEqual({ count: 5, tags: ['x'] });
   });
 
   it('check, discover and catalog take it too (the spec still validates the result)', async () => {

@@ -113,6 +113,29 @@ describe.each(LANGS)('host init destination --lang %s', (lang) => {
     expect(jsonLines(join(dir, 'output/items.jsonl')).map((r) => r['id'])).toEqual([1, 2, 3]);
   });
 
+  it('destination_sync_mode overwrite: a second write replaces the file; a write of no records empties it', async () => {
+    const dir = await init('destination', 'ow', lang);
+    const catalog = readJson(join(dir, 'sample/catalog.json'));
+    catalog.streams[0].destination_sync_mode = 'overwrite';
+    writeFileSync(join(dir, 'overwrite.json'), JSON.stringify(catalog));
+    const write = (input: string) => host(['connectors', 'exec', dst, '--', 'write', '--config', 'config.json', '--catalog', 'overwrite.json'], { ...inDir(dir), stdin: { file: input } });
+    for (let i = 0; i < 2; i++) {
+      const w = await write(join(dir, 'sample/input.jsonl'));
+      expect(w.exitCode, w.stderr).toBe(0);
+      expect(jsonLines(join(dir, 'output/items.jsonl')).map((r) => r['id'])).toEqual([1, 2, 3]);
+    }
+    writeFileSync(join(dir, 'empty.jsonl'), '');
+    const e = await write(join(dir, 'empty.jsonl'));
+    expect(e.exitCode, e.stderr).toBe(0);
+    expect(lines(join(dir, 'output/items.jsonl'))).toEqual([]);
+    // a hostile stream name stays inside the folder
+    const evil = JSON.stringify({ type: 'RECORD', record: { stream: '../../escape', data: { id: 1 }, emitted_at: 0 } }) + '\n';
+    writeFileSync(join(dir, 'evil.jsonl'), evil);
+    expect((await write(join(dir, 'evil.jsonl'))).exitCode).toBe(0);
+    expect(existsSync(join(dir, '..', 'escape.jsonl'))).toBe(false);
+    expect(readdirSync(join(dir, 'output')).sort()).toEqual(['_.._escape.jsonl', 'items.jsonl']);
+  });
+
   it('host run from the source template into it: the records in PATH/items.jsonl, the state committed', async () => {
     const parent = tmp('ch-init-');
     const src = await init('source', 'src', lang, parent);

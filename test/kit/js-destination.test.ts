@@ -53,6 +53,16 @@ describe('kit-js destination: write', () => {
     expect(jsonLines(join(out, 'events.jsonl'))).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
   });
 
+  it('writeBatch gets at most batchSize (1000) records: 2500 records of one stream in 1000 + 1000 + 500', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const input = Array.from({ length: 2500 }, (_, i) => rec('s', `{"id":${i}}`)).join('\n') + '\n';
+    const r = await write(DEST, writeJson(dir, 'config.json', { path: out }), catalogOf(dir, ['s']), input);
+    expect(r.exitCode).toBe(0);
+    expect(jsonLines(join(out, '_log.jsonl')).filter((e) => e['event'] === 'batch').map((e) => e['n'])).toEqual([1000, 1000, 500]);
+    expect(lines(join(out, 's.jsonl')).length).toBe(2500);
+  });
+
   it('a STATE is not echoed before commit() returned: a destination that dies in writeBatch acknowledges nothing after it', async () => {
     const dir = tmp();
     const config = writeJson(dir, 'config.json', {});

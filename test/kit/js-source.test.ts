@@ -51,7 +51,7 @@ describe('kit-js sources: spec, check, discover', () => {
     expect(colors.json_schema).toEqual({
       type: 'object',
       properties: { id: { type: 'integer' }, color: { type: 'string' } },
-      description: 'inferred by connector-host/kit from the first 3 records',
+      description: 'inferred by connector_host from the first 3 records',
       'x-connector-host-inferred': true,
     });
   });
@@ -68,6 +68,25 @@ describe('kit-js sources: spec, check, discover', () => {
     expect(m.find((x) => x.trace?.type === 'ESTIMATE').trace.estimate).toEqual({ name: 'events', type: 'STREAM', row_estimate: 7 });
     expect(m.find((x) => x.type === 'LOG').log).toEqual({ level: 'INFO', message: 'events from id 1' });
     for (const x of m.filter((y) => y.type === 'RECORD')) expect(typeof x.record.emitted_at).toBe('number');
+  });
+});
+
+describe('kit-js sources: streams from the config', () => {
+  it('streams as a function of the config: discover and read follow config.tables', async () => {
+    const dir = tmp();
+    const file = join(KIT, 'dynamic-streams.mjs');
+    const config = writeJson(dir, 'config.json', { tables: ['alpha', 'beta'], rows: 3 });
+    const d = await host(['discover', file, '--config', config]);
+    expect(d.exitCode).toBe(0);
+    const cat = JSON.parse(d.stdout).catalog;
+    expect(cat.streams.map((s: any) => [s.name, s.json_schema['x-connector-host-inferred']])).toEqual([
+      ['alpha', true],
+      ['beta', true],
+    ]);
+    const out = join(dir, 'out');
+    const r = await host(['read', file, '--config', config, '--out', out, '--progress', 'off']);
+    expect(r.exitCode).toBe(0);
+    expect(jsonLines(join(out, 'beta.jsonl'))).toEqual([1, 2, 3].map((id) => ({ id, table: 'beta' })));
   });
 });
 
@@ -119,6 +138,12 @@ describe('kit-js sources: read and resume', () => {
     const inc = writeJson(dir, 'inc.json', { streams: [{ stream: { name: 'events', json_schema: {}, supported_sync_modes: ['incremental'] }, sync_mode: 'incremental', destination_sync_mode: 'append', cursor_field: ['id'] }] });
     const r2 = await runKit(INCREMENTAL, ['read', '--config', config, '--catalog', inc, '--state', state]);
     expect(messages(r2.stdout).filter((x) => x.type === 'RECORD').map((x) => x.record.data.id)).toEqual([4]);
+    // a stream the source does not have: skipped with a LOG WARN (as the Python kit does)
+    const stale = writeJson(dir, 'stale.json', { streams: [{ stream: { name: 'gone', json_schema: {} }, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite' }, { stream: { name: 'pages', json_schema: {} }, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite' }] });
+    const r3 = await runKit(INCREMENTAL, ['read', '--config', config, '--catalog', stale]);
+    expect(r3.exitCode).toBe(0);
+    expect(messages(r3.stdout).find((x) => x.type === 'LOG')?.log).toEqual({ level: 'WARN', message: 'the catalog names a stream "gone" this source does not have (it has: events, pages); skipped' });
+    expect(messages(r3.stdout).filter((x) => x.type === 'RECORD').map((x) => x.record.stream)).toEqual(['pages', 'pages']);
   });
 });
 

@@ -82,7 +82,7 @@ describe('a processor child that misbehaves', () => {
   it('hangs: stopped after the heartbeat timeout, exit 7 naming the processor and the batch; nothing left running', async () => {
     const dir = tmp();
     const out = join(dir, 'out');
-    const r = await readEndless(dir, ['--out', out, '--heartbeat-timeout', '2', '--processor', P('hangs.py')]);
+    const r = await readEndless(dir, ['--out', out, '--heartbeat-timeout', '4', '--processor', P('hangs.py')]);
     expect(r.exitCode).toBe(7);
     expect(r.stderr).toMatch(/the processor \S*hangs\.py sent no RESULT for batch \d+ \(stream s1, records? [0-9-]+\) within/);
     expect(streamState(join(out, 'state.json'), 's1')?.cursor ?? 0).toBeLessThanOrEqual(4);
@@ -90,12 +90,29 @@ describe('a processor child that misbehaves', () => {
     expect(ps).not.toContain(P('hangs.py'));
   });
 
-  it('writes garbage on its stdout: exit 7 quoting the line; print() in author code is only logged', async () => {
+  it('writes garbage on its stdout (JavaScript, process.stdout.write): exit 7 quoting the line; console.log in author code is only logged', async () => {
     const dir = tmp();
-    const r = await readEndless(dir, ['--processor', P('garbage.py')]);
+    const r = await readEndless(dir, ['--processor', P('garbage.mjs')]);
     expect(r.exitCode).toBe(7);
-    expect(r.stderr).toMatch(/the processor \S*garbage\.py wrote a line that is not a JSON message on its stdout line \d+ .*It starts: "this is not a protocol line"/);
-    expect(logLines(r.stderr)).toContain('print() goes to stderr: fine');
+    expect(r.stderr).toMatch(/the processor \S*garbage\.mjs wrote a line that is not a JSON message on its stdout line \d+ .*It starts: \\?"this is not a protocol line/);
+    expect(logLines(r.stderr)).toContain('console.log goes to stderr: fine');
+  });
+
+  it('Python: print(), sys.__stdout__ and os.write(1) in author code cannot reach the protocol: logged, the run succeeds', async () => {
+    const dir = tmp();
+    const r = await readEndless(dir, ['--out', join(dir, 'out'), '--processor', P('garbage.py')], { records: 3 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const logs = logLines(r.stderr);
+    for (const m of ['print() goes to the log', 'sys.__stdout__ goes to the log', 'os.write(1) goes to the log']) expect(logs).toContain(m);
+    expect(jsonLines(join(dir, 'out', 's1.jsonl')).map((x) => x['id'])).toEqual([1, 2, 3]);
+  });
+
+  it('answers the wrong batch id: exit 7 saying which batch was next', async () => {
+    const dir = tmp();
+    const r = await readEndless(dir, ['--out', join(dir, 'out'), '--processor', P('wrong_id.mjs')]);
+    expect(r.exitCode).toBe(7);
+    expect(r.stderr).toMatch(/the processor \S*wrong_id\.mjs answered batch 99 when batch \d+ \(stream s1, records? [0-9-]+\) was next; results must come in order, one per batch/);
+    expect(streamState(join(dir, 'out', 'state.json'), 's1')).toBeUndefined();
   });
 
   it('cannot be loaded: a missing file or name, two candidates, an exception at import: exit 2 with the reason, no traceback', async () => {

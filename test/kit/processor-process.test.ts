@@ -26,6 +26,8 @@ describe('host process --sample', () => {
     expect(up.stderr).toContain(`processed 3 records of ${f}: 3 out, 0 errors`);
     const drop = await host(['process', P('drop.py'), '--sample', f]);
     expect(outLines(drop.stdout)).toEqual([{ id: 2, s: 'b' }]);
+    const batch = await host(['process', P('batch.py'), '--sample', f]);
+    expect(outLines(batch.stdout)).toEqual([3, 2, 1].map((id) => ({ id, s: 'abc'[id - 1], batch_size: 3 })));
     const split = await host(['process', P('split.py'), '--sample', f]);
     expect(outLines(split.stdout).map((r) => [r['id'], r['part']])).toEqual([[1, 1], [1, 2], [2, 1], [2, 2], [3, 1], [3, 2]]);
   });

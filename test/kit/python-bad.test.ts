@@ -84,6 +84,14 @@ describe('bad author code', () => {
     expect(r.stderr).not.toContain('Traceback');
   });
 
+  it('an exception while the module is imported: named with its line, no kit frames', T, async () => {
+    const r = await host(['spec', at('bad_import.py:never')]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/KeyError: 'timeout' \(at \S*bad_import\.py:6 in <module>\)/);
+    expect(r.stderr).not.toMatch(KIT_FRAMES);
+    expect(r.stderr).not.toContain('<frozen');
+  });
+
   it('a missing NAME: the message names the file and lists its kit objects; a missing file is named too', T, async () => {
     const r = await host(['spec', at('static_source.py:StaticSource')]);
     expect(r.exitCode).not.toBe(0);

@@ -142,6 +142,19 @@ describe('JavaScript and TypeScript files', () => {
 });
 
 describe('references that do not resolve', () => {
+  it('a JS export name the runner cannot load (a space, a dash, a leading digit): a usage error before anything runs', async () => {
+    for (const name of ['odd name', 'x-y', '1st', 'café']) {
+      const r = await host(['spec', `${join(K, 'objects.mjs')}:${name}`]);
+      expect(r.exitCode, name).toBe(2);
+      expect(r.stderr, name).toContain(`${JSON.stringify(name)} is not an export name the kit runner can load`);
+      expect(r.stderr, name).not.toContain('no such file');
+    }
+    // `$` and `_` are fine: the runner looks them up (and reports them missing)
+    const ok = await host(['spec', `${join(K, 'objects.mjs')}:$_x1`]);
+    expect(ok.exitCode).toBe(2);
+    expect(ok.stderr).toContain('has no export named "$_x1"');
+  });
+
   it('a missing file with :NAME: connector not found (exit 2), the kit never started', async () => {
     const d = tmp('ch-kitrefs-');
     for (const ref of ['./missing.py:MySource', 'missing.py:MySource', './missing.mjs:x', './missing.ts', './nodir:MySource']) {

@@ -89,7 +89,7 @@ def describe(exc):
     msg = str(exc)
     text = "%s: %s" % (name, msg) if msg else name
     if isinstance(exc, SyntaxError) and exc.filename:
-        return "%s (at %s)" % (text, where(exc.filename, exc.lineno))
+        return "%s: %s (at %s)" % (name, exc.msg, where(exc.filename, exc.lineno))
     f = author_frame(exc.__traceback__)
     if f is None:
         # raised by the kit itself (a config check): the message says it all
@@ -101,7 +101,7 @@ def print_traceback(exc):
     """The traceback on stderr as one block (the kit's own frames left out, secrets masked)."""
     import traceback
 
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_KIT_DIR)]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_KIT_DIR) and not f.filename.startswith("<frozen")]
     text = "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) + "".join(traceback.format_exception_only(type(exc), exc))
     try:
         sys.stderr.write(mask(text))

@@ -2,9 +2,12 @@
 readers) and write (writers). Imported for every command but spec."""
 
 import sys
+from time import monotonic as _monotonic
 
 from ._errors import ConfigError, KitError, describe, where, mask, context as _context
 from ._out import BATCH_BYTES, encode
+
+FLUSH_SECONDS = 0.5
 from ._api import ResourceDef, SourceDef, Stream, kit_kind, collect_resources, as_streams, _pk_list, _defined_at, _nargs
 from ._config import full_spec
 
@@ -251,6 +254,8 @@ def read_resource(out, res, config, st_in, incremental):
         enc = encode
         limit = BATCH_BYTES
         size = 0
+        clock = _monotonic
+        due = clock() + FLUSH_SECONDS  # a slow generator's records are not held back longer
 
         def what():
             return "resource %r yielded at %s" % (name, _yield_where(gen, res.defined_at))
@@ -268,9 +273,10 @@ def read_resource(out, res, config, st_in, incremental):
                     s = enc(item)
                     append(s)
                     size += len(s)
-                    if size >= limit:
+                    if size >= limit or clock() >= due:
                         out.flush_records()
                         size = 0
+                        due = clock() + FLUSH_SECONDS
                 else:
                     for r in _as_records(item, what):
                         append(enc(r))
@@ -291,9 +297,10 @@ def read_resource(out, res, config, st_in, incremental):
                                 mx = v
                         except TypeError:
                             _cursor_max(mx, v, name, cursor)
-                    if size >= limit:
+                    if size >= limit or clock() >= due:
                         out.flush_records()
                         size = 0
+                        due = clock() + FLUSH_SECONDS
                 else:
                     for r in _as_records(item, what):
                         append(enc(r))

@@ -20,8 +20,9 @@ The host starts one child per run: ``python3 -m connector_host.processor /abs/cl
               "errors":[{"index":1,"message":"ValueError: bad x","where":"clean.py:12 in process"}]}
 
 one RESULT per BATCH, in order; ``from`` is the index of the input record each output record
-came from (absent for a batch function). EOF on stdin: exit 0. What the author's code prints
-goes to stderr (the host logs it); stdout is the protocol's. Standard library only.
+came from (absent for a batch function). EOF on stdin: exit 0. What the author's code writes to
+stdout goes to stderr (the host logs it): the protocol has a descriptor of its own. Standard
+library only.
 """
 
 import importlib
@@ -320,11 +321,6 @@ class _Child(object):
 
 
 def _write(out, data):
-    # whatever the author's code wrote through sys.__stdout__'s text layer goes first, whole
-    try:
-        sys.__stdout__.flush()
-    except Exception:
-        pass
     out.write(data)
     out.flush()
 
@@ -338,8 +334,14 @@ def _fail_start(out, message):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    out = sys.stdout.buffer
-    # what the author's code prints goes to stderr: stdout carries the protocol
+    # stdout carries the protocol: it moves to a private descriptor, and what the author's code
+    # writes to stdout (print, sys.stdout, even os.write(1) or a C library) goes to stderr
+    sys.stdout.flush()
+    try:
+        out = os.fdopen(os.dup(1), "wb")
+        os.dup2(2, 1)
+    except OSError:
+        out = sys.stdout.buffer
     sys.stdout = sys.stderr
     try:
         # connector_host.log() in author code: LOG lines on the protocol's stdout
