@@ -23,13 +23,20 @@ from ._cli import main
 
 __version__ = "0.1.0"
 
-try:
-    from .processor import processor
-except ImportError as _e:  # the processor module is not there (yet)
-    _why = str(_e)
+def __getattr__(name):
+    # `processor` is loaded on first use, so that a source's start (spec) does not pay for it
+    if name == "processor":
+        try:
+            from .processor import processor as fn
+        except ImportError as e:  # the processor module is not in this copy of the kit
+            why = str(e)
 
-    def processor(*args, **kwargs):
-        raise RuntimeError("connector_host.processor is not available in this copy of the kit (%s)" % _why)
+            def fn(*args, **kwargs):
+                raise RuntimeError("connector_host.processor is not available in this copy of the kit (%s)" % why)
+
+        globals()["processor"] = fn  # replaces the submodule that the import set as an attribute
+        return fn
+    raise AttributeError("module 'connector_host' has no attribute %r" % name)
 
 
 __all__ = [
