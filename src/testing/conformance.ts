@@ -294,3 +294,68 @@ export function checkIncremental(second: Transcript, firstMax: Map<string, Lossl
   }
   return below.length ? fail('incremental.cursor_not_below', `the read from the saved state returned records the first read already passed: ${below.join('; ')}`) : pass('incremental.cursor_not_below');
 }
+
+/** A STATE as sent: its line in write/input.jsonl and the state object. */
+export interface SentState {
+  line: number;
+  state: LosslessValue;
+}
+
+/** A state compared by content: the `id` a host may attach and a destination's own `destinationStats` left out. */
+function stateKey(s: LosslessValue): string {
+  if (!isPlainObject(s)) return canonical(s);
+  const o: Record<string, LosslessValue> = {};
+  for (const [k, v] of Object.entries(s)) if (k !== 'id' && k !== 'destinationStats') defineOwn(o, k, v);
+  return canonical(o);
+}
+
+const brief = (v: LosslessValue) => {
+  const s = canonical(v);
+  return s.length > 160 ? `${s.slice(0, 157)}...` : s;
+};
+
+/**
+ * The write step's rules for a destination: every STATE it prints is one it was sent, in the
+ * order it was sent, none twice, and the last one sent is acknowledged (at the end of its input
+ * a destination commits and says so).
+ */
+export function checkWrite(t: Transcript, sent: SentState[], where = 'write/input.jsonl'): Check[] {
+  const keys = sent.map((s) => stateKey(s.state));
+  const acked = new Set<number>();
+  let last = -1;
+  const foreign: string[] = [];
+  const twice: string[] = [];
+  const order: string[] = [];
+  const acks = ofType(t, 'STATE');
+  for (const m of acks) {
+    const k = stateKey(m['state'] as LosslessValue);
+    let j = keys.findIndex((x, i) => i > last && x === k && !acked.has(i));
+    if (j >= 0) {
+      acked.add(j);
+      last = j;
+      continue;
+    }
+    j = keys.findIndex((x, i) => x === k && !acked.has(i));
+    if (j >= 0) {
+      order.push(`the STATE of line ${sent[j]!.line} after the one of line ${sent[last]!.line}`);
+      acked.add(j);
+      continue;
+    }
+    const i = keys.indexOf(k);
+    if (i >= 0) twice.push(`the STATE of line ${sent[i]!.line}`);
+    else foreign.push(brief(m['state'] as LosslessValue));
+  }
+  const out: Check[] = [];
+  out.push(foreign.length ? fail('write.acks_were_sent', `acknowledged ${foreign.length} STATE message(s) it was not sent (not in ${where}); first: ${foreign[0]}`) : pass('write.acks_were_sent'));
+  out.push(twice.length ? fail('write.acks_once', `acknowledged ${[...new Set(twice)].join(', ')} of ${where} more than once`) : pass('write.acks_once'));
+  out.push(order.length ? fail('write.acks_in_order', `acknowledged out of input order: ${order.slice(0, 3).join('; ')}`) : pass('write.acks_in_order'));
+  if (sent.length > 0) {
+    const lastSent = sent[sent.length - 1]!;
+    out.push(
+      acked.has(sent.length - 1)
+        ? pass('write.last_state_acknowledged')
+        : fail('write.last_state_acknowledged', `never acknowledged the last STATE it was sent (line ${lastSent.line} of ${where}: ${brief(lastSent.state)}); ${acked.size === 0 ? `it acknowledged none of the ${sent.length}` : `it acknowledged ${acked.size} of ${sent.length}`}`),
+    );
+  }
+  return out;
+}

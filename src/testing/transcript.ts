@@ -21,7 +21,7 @@ export interface Transcript {
   stderrTail: string[];
 }
 
-export async function captureTranscript(ref: ConnectorRef, args: string[], o: { logger: Logger; masker: Masker; timeoutMs: number; maxLineBytes?: number | undefined; killGraceMs?: number | undefined; filesDir?: string | undefined }): Promise<Transcript> {
+export async function captureTranscript(ref: ConnectorRef, args: string[], o: { logger: Logger; masker: Masker; timeoutMs: number; maxLineBytes?: number | undefined; killGraceMs?: number | undefined; filesDir?: string | undefined; input?: Buffer | undefined }): Promise<Transcript> {
   const messages: Msg[] = [];
   const noise: [number, string][] = [];
   const framer = new LineFramer({
@@ -41,7 +41,12 @@ export async function captureTranscript(ref: ConnectorRef, args: string[], o: { 
       noise.push([n, o.masker.mask(buf.toString('utf8', s, Math.min(e, s + 120)))]);
     },
   });
-  const proc = spawnConnector(ref, args, { logger: o.logger, masker: o.masker, killGraceMs: o.killGraceMs ?? 2000, filesDir: o.filesDir });
+  const proc = spawnConnector(ref, args, { logger: o.logger, masker: o.masker, killGraceMs: o.killGraceMs ?? 2000, filesDir: o.filesDir, stdin: o.input !== undefined });
+  if (o.input !== undefined && proc.stdin) {
+    // a destination's input (the write step); one that exits without reading it all is judged by its exit, not by EPIPE
+    proc.stdin.on('error', () => {});
+    proc.stdin.end(o.input);
+  }
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

@@ -172,19 +172,11 @@ def make_config(spec, config):
 
 
 def _json_type(v):
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int):
-        return "an integer"
-    if isinstance(v, float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "an array"
-    return "an object"
+    """The JSON type of a config value, with its article, for messages ("an integer")."""
+    from ._schema import _jtype
+
+    t = _jtype(v)
+    return t if t == "null" else ("an " if t[0] in "aeiou" else "a ") + t
 
 
 def _a(t):
