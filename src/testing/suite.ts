@@ -1,14 +1,15 @@
 // `host test`: run a connector through spec, check, discover, read and a second
-// incremental read for every case of a suite; compare normalised transcripts with
-// the committed golden files and run the conformance checks beside them.
+// incremental read for every case of a suite (a destination: spec, check and write);
+// compare normalised transcripts with the committed golden files and run the
+// conformance checks beside them.
 
-import { existsSync, readdirSync, statSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, basename, resolve, relative } from 'node:path';
+import { existsSync, readdirSync, statSync, readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, basename, resolve, relative, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { resolveConnector, type ConnectorRef } from '../connector/resolve.js';
 import { RunFiles } from '../connector/process.js';
 import { parseJsonFile, loadConfig, environmentValues, type LoadedConfig } from '../config/config.js';
-import { parseLossless, stringifyLossless, toPlain, defineOwn, ownValue, type LosslessValue } from '../json/lossless.js';
+import { parseLossless, stringifyLossless, toPlain, defineOwn, ownValue, getPath, type LosslessValue } from '../json/lossless.js';
 import { Masker, collectSecrets, secretPaths } from '../secrets/mask.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { configureCatalog } from '../catalog/configure.js';
@@ -16,8 +17,8 @@ import { StateMerger, readStateFile, emptyState, stateForConnector, displayStrea
 import { UsageError, HostError } from '../errors.js';
 import { captureTranscript, ofType, type Msg, type Transcript } from './transcript.js';
 import { pretty, canonical, maskPaths, maskField, maskSecrets, secretAnnotated, recordKey, sortRecords, compareValues, type NormalRecord } from './normalise.js';
-import { diffValues, diffRecords } from './compare.js';
-import { checkSpec, checkCheck, checkDiscover, checkRead, checkIncremental, maxCursors, type Check, type Profile, type CheckOutcome, type ConfiguredLike } from './conformance.js';
+import { diffValues, diffRecords, diffLines, diffFiles } from './compare.js';
+import { checkSpec, checkCheck, checkDiscover, checkRead, checkIncremental, checkWrite, maxCursors, type Check, type Profile, type CheckOutcome, type ConfiguredLike, type SentState } from './conformance.js';
 
 export type { Profile, Check };
 
@@ -35,7 +36,7 @@ export interface SuiteOptions {
 }
 
 export interface StepResult {
-  step: 'spec' | 'check' | 'discover' | 'read' | 'incremental';
+  step: 'spec' | 'check' | 'discover' | 'read' | 'incremental' | 'write';
   ok: boolean;
   /** Golden comparison: differences (empty when equal), or what was written with --update. */
   golden: string[];
@@ -63,17 +64,26 @@ interface IgnoredField {
   reason: string;
 }
 
+type Kind = 'source' | 'destination';
+
 interface CaseSettings {
+  /** destination: spec, check, write (default: a destination when write/input.jsonl exists). */
+  kind?: Kind;
   expect_check?: CheckOutcome;
   exact_order?: boolean;
   ignored_fields?: Record<string, IgnoredField[]>;
   ignored_state_fields?: IgnoredField[];
+  /** Fields masked in every line the destination prints (`log.message`, `state.destinationStats`). */
+  ignored_write_fields?: IgnoredField[];
   cursor_field?: Record<string, string[]>;
   skip?: Record<string, string>;
   steps?: StepResult['step'][];
 }
 
 const ALL_STEPS: StepResult['step'][] = ['spec', 'check', 'discover', 'read', 'incremental'];
+const DESTINATION_STEPS: StepResult['step'][] = ['spec', 'check', 'write'];
+/** `${OUTPUT_DIR}` in a case's config.json: a fresh empty folder per case; what the destination writes there is compared with golden/write-files/. */
+export const OUTPUT_VAR = 'OUTPUT_DIR';
 
 function readSettings(dir: string): CaseSettings {
   const p = join(dir, 'case.json');
@@ -86,6 +96,8 @@ function readSettings(dir: string): CaseSettings {
     for (const f of fields) if (!f.reason?.trim()) throw new UsageError(`${p}: ignored field ${stream}.${f.field} needs a written reason`);
   }
   for (const f of s.ignored_state_fields ?? []) if (!f.reason?.trim()) throw new UsageError(`${p}: ignored state field ${f.field} needs a written reason`);
+  for (const f of s.ignored_write_fields ?? []) if (!f.reason?.trim()) throw new UsageError(`${p}: ignored write field ${f.field} needs a written reason`);
+  if (s.kind !== undefined && s.kind !== 'source' && s.kind !== 'destination') throw new UsageError(`${p}: unknown kind "${String(s.kind)}" (source or destination)`);
   return s;
 }
 
@@ -126,6 +138,32 @@ class Goldens {
     if (!existsSync(p)) return [[`golden file ${relative(process.cwd(), p) || p} is missing; run with --update to create it`], []];
     return [diff(readFileSync(p, 'utf8')), []];
   }
+  /** A golden folder of files (relative path -> text): compare, or with --update make it hold exactly these. */
+  compareDir(name: string, actual: Map<string, string>): [string[], string[]] {
+    const p = this.file(name);
+    const before = existsSync(p) ? readTree(p) : new Map<string, string>();
+    if (this.update) {
+      if (diffFiles(before, actual, name).length === 0) return [[], []];
+      rmSync(p, { recursive: true, force: true });
+      for (const [f, text] of actual) {
+        mkdirSync(dirname(join(p, f)), { recursive: true });
+        writeFileSync(join(p, f), text);
+      }
+      return [[], [...actual.keys()].map((f) => join(p, f))];
+    }
+    if (!existsSync(p) && actual.size > 0) return [[`golden folder ${relative(process.cwd(), p) || p} is missing; run with --update to create it`], []];
+    return [diffFiles(before, actual, name), []];
+  }
+}
+
+/** Every file under a folder, by relative path (`/`-separated), as text. */
+function readTree(dir: string, base = dir, out = new Map<string, string>()): Map<string, string> {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) readTree(p, base, out);
+    else if (e.isFile()) out.set(relative(base, p).split('\\').join('/'), readFileSync(p, 'utf8'));
+  }
+  return out;
 }
 
 interface Ctx {
@@ -142,6 +180,8 @@ interface Ctx {
   config: LosslessValue;
   configPath: string;
   tmpPaths: string[];
+  /** The case's `${OUTPUT_DIR}` folder, when its config names it. */
+  outputDir: string | undefined;
 }
 
 function applySkips(checks: Check[], skip: Record<string, string> | undefined): Check[] {
@@ -240,10 +280,69 @@ async function readStep(step: 'read' | 'incremental', ctx: Ctx, configured: Conf
   return { result: finish(step, ctx, checks, [...gr, ...gs], [...ur, ...us]), t, after };
 }
 
-async function runCase(ref: ConnectorRef, suiteDir: string, name: string, loaded: LoadedConfig, profile: Profile, o: SuiteOptions): Promise<CaseResult> {
+/** write/input.jsonl: its bytes, fed as they are, and the STATE messages in it with their line numbers. */
+function readWriteInput(file: string): { input: Buffer; states: SentState[] } {
+  const input = readFileSync(file);
+  const states: SentState[] = [];
+  input
+    .toString('utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      let v: LosslessValue;
+      try {
+        v = parseLossless(line);
+      } catch (e) {
+        throw new UsageError(`${file}:${i + 1}: not a JSON message (${(e as Error).message})`);
+      }
+      if (!isMessage(v)) throw new UsageError(`${file}:${i + 1}: not a protocol message (a JSON object with a "type")`);
+      if (v['type'] === 'STATE') states.push({ line: i + 1, state: v['state'] ?? null });
+    });
+  return { input, states };
+}
+
+const isMessage = (v: LosslessValue): v is Msg => v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as Msg)['type'] === 'string';
+
+/** One printed message as the write golden holds it: temp paths and secrets masked, volatile fields too. */
+function normalWriteLine(m: Msg, ctx: Ctx): string {
+  const v = maskSecrets(maskPaths(m, ctx.tmpPaths), ctx.masker);
+  // when it happened and the stack a TRACE carries change from run to run (and machine to machine)
+  for (const f of ['trace.emitted_at', 'trace.error.stack_trace', 'record.emitted_at']) maskField(v, f.split('.'));
+  for (const f of ctx.settings.ignored_write_fields ?? []) maskField(v, f.field.split('.'));
+  return canonical(v);
+}
+
+/** The write step: the case's messages on the destination's stdin; what it prints, and what it writes into `${OUTPUT_DIR}`. */
+async function writeStep(ctx: Ctx): Promise<StepResult> {
+  const inputFile = join(ctx.dir, 'write', 'input.jsonl');
+  const shown = (p: string) => relative(process.cwd(), p) || p;
+  if (!existsSync(inputFile)) return finish('write', ctx, [], [], [], `no ${shown(inputFile)}: the write step feeds the destination the messages in that file`);
+  const catalogFile = [join(ctx.dir, 'write', 'catalog.json'), join(ctx.dir, 'catalog.json')].find((p) => existsSync(p));
+  if (!catalogFile) return finish('write', ctx, [], [], [], `no configured catalog for the write step: put one in ${shown(join(ctx.dir, 'write', 'catalog.json'))} (or the case's catalog.json)`);
+  const { input, states } = readWriteInput(inputFile);
+  const catalogPath = ctx.files.write('write-catalog.json', stringifyLossless(parseJsonFile(catalogFile, 'catalog')));
+  const t = await captureTranscript(ctx.ref, ['write', '--config', ctx.configPath, '--catalog', catalogPath], { logger: ctx.logger, masker: ctx.masker, timeoutMs: ctx.timeoutMs, ...ctx.limits, input });
+  const checks = [exitCheck('write', t), ...checkWrite(t, states, shown(inputFile))];
+  const printed = t.messages.map((m) => normalWriteLine(m, ctx));
+  const text = printed.map((l) => l + '\n').join('');
+  const [g, u] = ctx.goldens.compareText('write.jsonl', text, (exp) => diffLines(exp.split('\n').filter(Boolean), printed, (l) => parseLossless(l)));
+  const golden = [...g];
+  const updated = [...u];
+  if (ctx.outputDir !== undefined) {
+    const written = new Map<string, string>();
+    for (const [f, content] of existsSync(ctx.outputDir) ? readTree(ctx.outputDir) : []) written.set(f, ctx.masker.mask(maskPaths(content, ctx.tmpPaths) as string));
+    const [gf, uf] = ctx.goldens.compareDir('write-files', written);
+    golden.push(...gf);
+    updated.push(...uf);
+  }
+  return finish('write', ctx, checks, golden, updated);
+}
+
+async function runCase(ref: ConnectorRef, suiteDir: string, name: string, loaded: LoadedConfig, profile: Profile, o: SuiteOptions, suiteKind: Kind | undefined, outputDir: string | undefined): Promise<CaseResult> {
   const dir = join(suiteDir, name);
   const settings = readSettings(dir);
-  const steps = settings.steps ?? ALL_STEPS;
+  const kind = settings.kind ?? suiteKind ?? (existsSync(join(dir, 'write', 'input.jsonl')) ? 'destination' : 'source');
+  const steps = settings.steps ?? (kind === 'destination' ? DESTINATION_STEPS : ALL_STEPS);
   const files = new RunFiles();
   const results: StepResult[] = [];
   // values from the environment are secrets from the start: the spec step's own logs are masked too
@@ -263,7 +362,8 @@ async function runCase(ref: ConnectorRef, suiteDir: string, name: string, loaded
       goldens: new Goldens(dir, o.update === true),
       config,
       configPath: files.write('config.json', stringifyLossless(config)),
-      tmpPaths: [files.dir, tmpdir()],
+      tmpPaths: [...(outputDir ? [outputDir] : []), files.dir, tmpdir()],
+      outputDir,
     };
     const capture = (args: string[]) => captureTranscript(ref, args, { logger: ctx.logger, masker: ctx.masker, timeoutMs: ctx.timeoutMs, ...ctx.limits });
 
@@ -336,11 +436,14 @@ async function runCase(ref: ConnectorRef, suiteDir: string, name: string, loaded
         }
       }
     }
+
+    if (steps.includes('write')) results.push(await writeStep(ctx));
   } catch (e) {
     if (!(e instanceof HostError)) throw e;
-    results.push({ step: ALL_STEPS.find((s) => !results.some((r) => r.step === s)) ?? 'spec', ok: false, golden: [], updated: [], checks: [], error: e.message });
+    results.push({ step: steps.find((s) => !results.some((r) => r.step === s)) ?? 'spec', ok: false, golden: [], updated: [], checks: [], error: e.message });
   } finally {
     files.cleanup();
+    if (outputDir) rmSync(outputDir, { recursive: true, force: true });
   }
   // the report (pretty, json, junit) is made of these strings: no secret in any of them
   const steps_ = results.map((r) => maskStep(r, masker));
@@ -358,10 +461,13 @@ function maskStep(r: StepResult, m: Masker): StepResult {
 }
 
 /** A case's config.json, loaded as `--config` loads a file: `${VAR}` expanded, the same errors (exit 2) for an unset one. */
-function loadCaseConfig(dir: string): LoadedConfig {
+function loadCaseConfig(dir: string, outputDir: string): LoadedConfig {
   const file = join(dir, 'config.json');
-  return existsSync(file) ? loadConfig(file) : { value: {}, file: undefined, files: [], sources: new Map() };
+  return existsSync(file) ? loadConfig(file, { env: { ...process.env, [OUTPUT_VAR]: outputDir } }) : { value: {}, file: undefined, files: [], sources: new Map() };
 }
+
+/** Does the case's config use `${OUTPUT_DIR}`? */
+const usesOutputDir = (loaded: LoadedConfig) => [...(loaded.sources?.values() ?? [])].some((s) => s.variables.includes(OUTPUT_VAR));
 
 /** Does a config field path lie under (or hold) a secret path of the spec ('*' matches any key)? */
 function touchesSecret(path: string[], secrets: (string | '*')[][]): boolean {
@@ -380,13 +486,21 @@ function touchesSecret(path: string[], secrets: (string | '*')[][]): boolean {
  */
 function environmentSecrets(loaded: LoadedConfig, spec?: unknown): string[] {
   const out = new Set<string>();
-  if (spec === undefined) for (const v of environmentValues(loaded)) if (v.length >= 4) out.add(v);
+  // the case's output folder is the host's own temp folder, not a secret: `<TMP>` in the goldens
+  const onlyOutput = new Set(
+    [...(loaded.sources?.values() ?? [])].filter((s) => s.variables.length > 0 && s.variables.every((n) => n === OUTPUT_VAR)).map((s) => {
+      const v = getPath(loaded.value, s.path);
+      return typeof v === 'string' ? v : undefined;
+    }),
+  );
+  if (spec === undefined) for (const v of environmentValues(loaded)) if (v.length >= 4 && !onlyOutput.has(v)) out.add(v);
   const secrets = spec === undefined ? undefined : secretPaths(spec);
   for (const src of loaded.sources?.values() ?? []) {
     if (src.variables.length === 0) continue;
     const secret = secrets !== undefined && touchesSecret(src.path, secrets);
     if (secrets !== undefined && !secret) continue;
     for (const name of src.variables) {
+      if (name === OUTPUT_VAR) continue;
       const v = ownValue(process.env, name);
       if (v && (secret || v.length >= 4)) out.add(v);
     }
@@ -399,13 +513,24 @@ export async function runSuite(connector: string | readonly string[] | Connector
   const suiteDir = resolve(o.suite);
   const cases = listCases(suiteDir, o.caseName);
   const suiteFile = join(suiteDir, 'suite.json');
-  const suiteSettings = existsSync(suiteFile) ? (toPlain(parseJsonFile(suiteFile, 'suite')) as { profile?: Profile }) : {};
+  const suiteSettings = existsSync(suiteFile) ? (toPlain(parseJsonFile(suiteFile, 'suite')) as { profile?: Profile; kind?: Kind }) : {};
+  if (suiteSettings.kind !== undefined && suiteSettings.kind !== 'source' && suiteSettings.kind !== 'destination') throw new UsageError(`${suiteFile}: unknown kind "${String(suiteSettings.kind)}" (source or destination)`);
   const profile = o.profile ?? suiteSettings.profile ?? 'airbyte';
   if (profile !== 'airbyte' && profile !== 'singer') throw new UsageError(`unknown profile "${profile}" (airbyte or singer)`);
   const ref = typeof connector === 'object' && !Array.isArray(connector) && 'command' in connector ? (connector as ConnectorRef) : await resolveConnector(connector as string | readonly string[]);
   // every case's config first, as `--config` would load it: an unset variable stops the run before any connector starts
-  const configs = cases.map((c) => loadCaseConfig(join(suiteDir, c)));
+  // each case gets its own empty `${OUTPUT_DIR}` folder (removed after the case)
+  const outputs = cases.map(() => mkdtempSync(join(tmpdir(), 'host-test-output-')));
   const results: CaseResult[] = [];
-  for (const [i, c] of cases.entries()) results.push(await runCase(ref, suiteDir, c, configs[i]!, profile, o));
+  try {
+    const configs = cases.map((c, i) => loadCaseConfig(join(suiteDir, c), outputs[i]!));
+    for (const [i, c] of cases.entries()) {
+      const used = usesOutputDir(configs[i]!);
+      if (!used) rmSync(outputs[i]!, { recursive: true, force: true });
+      results.push(await runCase(ref, suiteDir, c, configs[i]!, profile, o, suiteSettings.kind, used ? outputs[i] : undefined));
+    }
+  } finally {
+    for (const p of outputs) rmSync(p, { recursive: true, force: true });
+  }
   return { suite: basename(suiteDir), profile, ok: results.every((r) => r.ok), cases: results, durationMs: Date.now() - started };
 }

@@ -6,7 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { host, tmp, writeJson, streamState, lines, EXAMPLE, FIX, ROOT } from '../helpers.js';
 
 const EXAMPLE_CONFIG = join(FIX, 'example', 'config.json');
@@ -152,6 +152,10 @@ describe('installing the package puts host and connector-host on PATH', () => {
     const files = info.files.map((f) => f.path);
     for (const f of ['bin/host.js', 'dist/cli/main.js', 'dist/index.js', 'protocol/README.md', 'shims/singer-target.mjs', 'package.json']) expect(files, f).toContain(f);
     expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('node_modules/'))).toBe(false);
+    // the kits: the Python package's sources (no build or bytecode left by a local pip install), the TypeScript kit, the templates
+    for (const f of ['kits/python/pyproject.toml', 'kits/python/connector_host/__init__.py', 'kits/python/connector_host/processor.py', 'dist/kit/index.js', 'dist/kit/run.js', 'dist/kit/processor-run.js']) expect(files, f).toContain(f);
+    expect(files.filter((f) => f.startsWith('kits/') && !/^kits\/python\/(pyproject\.toml|connector_host\/[a-z_]+\.py)$/.test(f))).toEqual([]);
+    expect(files.some((f) => f.startsWith('templates/init/'))).toBe(true);
 
     const prefix = join(dir, 'prefix');
     const inst = await npm(['i', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', join(dir, info.filename)], dir);
@@ -167,6 +171,17 @@ describe('installing the package puts host and connector-host on PATH', () => {
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(lines(join(out, 'events.jsonl'))).toHaveLength(12);
     expect(readFileSync(join(prefix, 'lib', 'node_modules', 'connector-host', 'package.json'), 'utf8')).toContain('"connector-host"');
+    // the kits come with it: the Python kit on PYTHONPATH, the TypeScript kit and tsx for a .ts file in a folder of its own
+    const installed = join(prefix, 'lib', 'node_modules', 'connector-host');
+    const kp = await execa(join(prefix, 'bin', 'host'), ['kit', 'path'], { reject: false });
+    expect(String(kp.stdout).trim()).toBe(join(installed, 'kits', 'python'));
+    const py = await execa(join(prefix, 'bin', 'host'), ['read', join(FIX, 'kit-python', 'static_source.py:static_source'), '--config', writeJson(dir, 'kit.json', {}), '--quiet'], { reject: false, cwd: dir });
+    expect(py.exitCode, String(py.stderr)).toBe(0);
+    expect(String(py.stdout).split('\n').filter((l) => l.includes('"RECORD"')).length).toBeGreaterThan(0);
+    writeFileSync(join(dir, 'src.ts'), "import { defineSource } from 'connector-host/kit';\nconst n: number = 3;\nexport default defineSource({ streams: { nums: { async *read() { for (let i = 0; i < n; i++) yield { i }; } } } });\n");
+    const ts = await execa(join(prefix, 'bin', 'host'), ['read', join(dir, 'src.ts'), '--quiet'], { reject: false, cwd: dir });
+    expect(ts.exitCode, String(ts.stderr)).toBe(0);
+    expect(String(ts.stdout).split('\n').filter((l) => l.includes('"RECORD"'))).toHaveLength(3);
 
     // `npm i -g .` (as from a clone): a link to the folder
     const linked = join(dir, 'linked');
