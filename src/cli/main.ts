@@ -365,10 +365,10 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       'test [connector]',
-      'golden-file protocol tests and conformance checks: spec, check, discover, read, incremental read',
+      'golden-file protocol tests and conformance checks: spec, check, discover, read, incremental read (a destination: spec, check, write)',
       (y) =>
         commonOptions(y)
-          .option('suite', { type: 'string', demandOption: true, describe: 'suite folder: one sub-folder per case (config.json, optional case.json, catalog.json, state.json, golden/)' })
+          .option('suite', { type: 'string', demandOption: true, describe: 'suite folder: one sub-folder per case (config.json, optional case.json, catalog.json, state.json, write/input.jsonl for a destination, golden/)' })
           .option('update', { type: 'boolean', default: false, describe: 'write the golden files instead of comparing' })
           .option('case', { type: 'string', describe: 'run only this case' })
           .option('reporter', { choices: ['pretty', 'json', 'junit'], default: 'pretty', describe: 'report format (on stdout)' })

@@ -66,9 +66,11 @@ def report(out, e):
     ft = "config_error" if isinstance(e, ConfigError) or getattr(e, "failure_type", None) == "config_error" else "system_error"
     msg = describe(e)
     ctx = _context[0]
-    if ctx and not isinstance(e, (ConfigError, KitError)):
+    # a record the encoder cannot write: what ran is worth saying, json's own frames are not
+    unwritable = getattr(e, "encode_problem", False) or (isinstance(e, ValueError) and "not JSON compliant" in str(e))
+    if ctx and (unwritable or not isinstance(e, (ConfigError, KitError))):
         msg = "%s failed: %s" % (ctx, msg)
-    if not isinstance(e, (ConfigError, KitError)):
+    if not unwritable and not isinstance(e, (ConfigError, KitError)):
         print_traceback(e)
     out.error(msg, ft, internal=type(e).__name__)
 

@@ -88,6 +88,9 @@ def describe(exc):
     name = type(exc).__name__
     msg = str(exc)
     text = "%s: %s" % (name, msg) if msg else name
+    if isinstance(exc, ValueError) and "not JSON compliant" in msg:
+        # json's encoder met a float NaN or Infinity in a record or a state
+        return "a record or state holds a float NaN or Infinity, which JSON cannot hold; write None or a string instead"
     if isinstance(exc, SyntaxError) and exc.filename:
         return "%s: %s (at %s)" % (name, exc.msg, where(exc.filename, exc.lineno))
     f = author_frame(exc.__traceback__)

@@ -2,12 +2,36 @@
 records, per STATE and per other message)."""
 
 import json
+import os
 import sys
 import time
 
-from ._errors import mask
+from ._errors import mask, KitError
 
 BATCH_BYTES = 65536
+
+
+# A Decimal is written as the number it is, digit for digit: the encoder writes it as a string
+# between two markers (a NUL and a per-process token, so no record's own text can look like one),
+# and the batch text gets the number's digits in place of that string before it is written.
+_TOKEN = "ch" + os.urandom(6).hex()
+_MARK = "\\u0000" + _TOKEN + ":"  # how the encoder writes "\x00<token>:" inside a string
+_MARKED = None
+
+
+def _unmark(text):
+    global _MARKED
+    if _MARKED is None:
+        import re
+
+        _MARKED = re.compile('"' + re.escape(_MARK) + r'(-?[0-9][0-9.]*(?:[eE][+-]?[0-9]+)?)' + re.escape("\\u0000") + '"')
+    return _MARKED.sub(lambda m: m.group(1), text)
+
+
+def _unwritable(message):
+    e = KitError(message)
+    e.encode_problem = True  # report() names what ran (the resource) before it
+    return e
 
 
 def _default(v):
@@ -18,9 +42,14 @@ def _default(v):
     if isinstance(v, (datetime.datetime, datetime.date, datetime.time)):
         return v.isoformat()
     if isinstance(v, decimal.Decimal):
-        if v == v.to_integral_value() and "e" not in str(v).lower():
-            return int(v)
-        return float(v)
+        if not v.is_finite():
+            raise _unwritable("a record holds Decimal(%r), which JSON cannot hold; write None or a string instead" % str(v))
+        t = str(v)
+        if t[:1] == ".":
+            t = "0" + t
+        elif t[:2] == "-.":
+            t = "-0" + t[1:]
+        return "\x00" + _TOKEN + ":" + t + "\x00"
     if isinstance(v, (set, frozenset, tuple)):
         return list(v)
     if isinstance(v, (bytes, bytearray)):
@@ -36,7 +65,7 @@ def _default(v):
             return dataclasses.asdict(v)
     except Exception:
         pass
-    raise TypeError("a value of type %s cannot be written as JSON" % type(v).__name__)
+    raise _unwritable("a record holds a value of type %s, which cannot be written as JSON; convert it (str(), int(), float(), a dict) before yielding it" % type(v).__name__)
 
 
 _ENC = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default)
@@ -79,6 +108,8 @@ class Out:
             self._write(self._records_text())
 
     def _write(self, text):
+        if _MARK in text:
+            text = _unmark(text)
         self.raw.write(text.encode("utf-8", "backslashreplace"))
         self.raw.flush()
 

@@ -16,23 +16,41 @@ def _jtype(v):
         return "string"
     if isinstance(v, dict):
         return "object"
-    if isinstance(v, (list, tuple)):
+    if isinstance(v, (list, tuple, set, frozenset)):
         return "array"
+    if type(v).__name__ == "Decimal":
+        return "number"
     return "string"
 
 
+def _format(v):
+    # the JSON Schema format of a value the kit writes as a string (datetime -> ISO 8601)
+    import datetime
+
+    if isinstance(v, datetime.datetime):
+        return "date-time"
+    if isinstance(v, datetime.date):
+        return "date"
+    if isinstance(v, datetime.time):
+        return "time"
+    return None
+
+
 class _Node:
-    __slots__ = ("types", "props", "items")
+    __slots__ = ("types", "props", "items", "formats")
 
     def __init__(self):
         self.types = []
         self.props = None
         self.items = None
+        self.formats = set()
 
     def add(self, v):
         t = _jtype(v)
         if t not in self.types:
             self.types.append(t)
+        if t == "string":
+            self.formats.add(_format(v))
         if t == "object":
             if self.props is None:
                 self.props = {}
@@ -56,6 +74,8 @@ class _Node:
             out["type"] = ts[0]
         elif ts:
             out["type"] = ts
+        if "string" in ts and len(self.formats) == 1 and None not in self.formats:
+            out["format"] = next(iter(self.formats))
         if self.props is not None:
             out["properties"] = {k: n.schema() for k, n in self.props.items()}
         if self.items is not None and self.items.types:

@@ -239,19 +239,28 @@ class _Returned(Exception):
 
 
 def _encode(obj):
+    # the source kit's rules for values JSON has no type for (datetime, Decimal digit for digit, ...)
+    from ._out import _default, _MARK, _unmark
+
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default)
+    if _MARK in text:
+        text = _unmark(text)
     try:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
         # a lone surrogate (from a \\ud800 escape in the input): kept as an escape
-        return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode("ascii")
+        text = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_default)
+        return (_unmark(text) if _MARK in text else text).encode("ascii")
 
 
 def _encode_record(obj, what):
     if not isinstance(obj, dict):
         raise _Returned("%s is %s, not a dict (a record is a JSON object)" % (what, type(obj).__name__))
+    from ._errors import KitError
+
     try:
         return _encode(obj)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, KitError) as e:
         raise _Returned("%s is not JSON: %s" % (what, e))
 
 
