@@ -145,6 +145,7 @@ class Goldens {
     if (this.update) {
       if (diffFiles(before, actual, name).length === 0) return [[], []];
       rmSync(p, { recursive: true, force: true });
+      if (actual.size === 0) return [[], [p]];
       for (const [f, text] of actual) {
         mkdirSync(dirname(join(p, f)), { recursive: true });
         writeFileSync(join(p, f), text);

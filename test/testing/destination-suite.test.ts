@@ -191,6 +191,24 @@ describe('write conformance: each broken rule fails exactly its check (goldens w
     expect(bad.stderr).toContain('ignored write field log.message needs a written reason');
   });
 
+  it('states beyond 2^53 and with `__proto__` keys: acknowledged exactly they pass; a destination that rounds them acknowledged a state it was not sent', T, async () => {
+    const input = [record({ id: 1 }), state('items', { cursor: 9007199254740993, __proto__: { polluted: true } }), record({ id: 2 }), state('items', { cursor: 9223372036854775807 })];
+    const text = input.map((m) => JSON.stringify(m) + '\n').join('').replace('"cursor":9007199254740992', '"cursor":9007199254740993').replace('"cursor":9223372036854776000', '"cursor":9223372036854775807');
+    expect(text).toContain('9007199254740993');
+    const dir = suite({ config: { folder: '${OUTPUT_DIR}' }, input: text });
+    const py = await testJson(['--suite', dir, '--update', WRITER]);
+    expect(py.exitCode, py.stdout).toBe(0);
+    const golden = readFileSync(join(dir, 'c', 'golden', 'write.jsonl'), 'utf8');
+    expect(golden).toContain('"stream_state":{"__proto__":{"polluted":true},"cursor":9007199254740993}');
+    expect(golden).toContain('"cursor":9223372036854775807');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    // dest-acks parses with JSON.parse: its echo has other digits
+    const js = await testJson(['--suite', suite({ input: text }), '--update', ...ACKS()]);
+    expect(js.exitCode).toBe(8);
+    expect(js.failed).toEqual(['write.acks_were_sent', 'write.last_state_acknowledged']);
+    expect(js.message('write.acks_were_sent')).toContain('acknowledged 2 STATE message(s) it was not sent');
+  });
+
   it('a secret the destination logs is masked in write.jsonl and the report', T, async () => {
     const dir = suite({ config: { api_key: 'sk-live-abcdef123456' } });
     const r = await testJson(['--suite', dir, '--update', ...ACKS('--log-secret')]);
