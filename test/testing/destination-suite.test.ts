@@ -192,7 +192,7 @@ describe('write conformance: each broken rule fails exactly its check (goldens w
   });
 
   it('states beyond 2^53 and with `__proto__` keys: acknowledged exactly they pass; a destination that rounds them acknowledged a state it was not sent', T, async () => {
-    const input = [record({ id: 1 }), state('items', { cursor: 9007199254740993, __proto__: { polluted: true } }), record({ id: 2 }), state('items', { cursor: 9223372036854775807 })];
+    const input = [record({ id: 1 }), state('items', JSON.parse('{"cursor": 9007199254740993, "__proto__": {"polluted": true}}')), record({ id: 2 }), state('items', { cursor: 9223372036854775807 })];
     const text = input.map((m) => JSON.stringify(m) + '\n').join('').replace('"cursor":9007199254740992', '"cursor":9007199254740993').replace('"cursor":9223372036854776000', '"cursor":9223372036854775807');
     expect(text).toContain('9007199254740993');
     const dir = suite({ config: { folder: '${OUTPUT_DIR}' }, input: text });
