@@ -238,29 +238,73 @@ class _Returned(Exception):
     """The author's function returned something that is not records."""
 
 
+_ENC = None  # (encode, default, mark, unmark, KitError), made on first use
+
+
+def _make_encode(default):
+    """A function with the text of json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
+    allow_nan=False, default=default), made once: json.dumps with arguments builds an encoder per
+    call, which costs more than encoding a small record."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=default).encode
+    try:
+        from json.encoder import c_make_encoder, encode_basestring
+    except ImportError:
+        return encode
+    if c_make_encoder is None:
+        return encode
+
+    def make():
+        # what JSONEncoder.iterencode builds per call (markers: the circular-reference check)
+        return c_make_encoder({}, default, encode_basestring, None, ":", ",", False, False, False)
+
+    try:
+        probe = {"a": [1, -2.5, 10**30, "\u00e9\u2028\"\\", None, True], "b": {}, "c": []}
+        if "".join(make()(probe, 0)) != encode(probe):
+            return encode
+    except Exception:
+        return encode
+    state = [make()]
+
+    def fast(obj):
+        try:
+            return "".join(state[0](obj, 0))
+        except BaseException:
+            state[0] = make()  # its markers may still hold what it was walking
+            raise
+
+    return fast
+
+
+def _encoder():
+    global _ENC
+    if _ENC is None:
+        from ._errors import KitError
+        from ._out import _default, _MARK, _unmark
+
+        _ENC = (_make_encode(_default), _default, _MARK, _unmark, KitError)
+    return _ENC
+
+
 def _encode(obj):
     # the source kit's rules for values JSON has no type for (datetime, Decimal digit for digit, ...)
-    from ._out import _default, _MARK, _unmark
-
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default)
-    if _MARK in text:
-        text = _unmark(text)
+    encode, default, mark, unmark, _ = _ENC or _encoder()
+    text = encode(obj)
+    if mark in text:
+        text = unmark(text)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         # a lone surrogate (from a \\ud800 escape in the input): kept as an escape
-        text = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_default)
-        return (_unmark(text) if _MARK in text else text).encode("ascii")
+        text = json.dumps(obj, separators=(",", ":"), allow_nan=False, default=default)
+        return (unmark(text) if mark in text else text).encode("ascii")
 
 
 def _encode_record(obj, what):
     if not isinstance(obj, dict):
         raise _Returned("%s is %s, not a dict (a record is a JSON object)" % (what, type(obj).__name__))
-    from ._errors import KitError
-
     try:
         return _encode(obj)
-    except (TypeError, ValueError, KitError) as e:
+    except (TypeError, ValueError, (_ENC or _encoder())[4]) as e:
         raise _Returned("%s is not JSON: %s" % (what, e))
 
 
