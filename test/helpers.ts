@@ -109,3 +109,12 @@ export function logLines(stderr: string): string[] {
       }
     });
 }
+
+/** The RECORD messages of a connector's or host's stdout, as `{ stream, ...data }`. */
+export const recordsOf = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; record?: { stream: string; data: Record<string, unknown> } })
+    .filter((m) => m.type === 'RECORD')
+    .map((m) => ({ stream: m.record!.stream, ...m.record!.data }));

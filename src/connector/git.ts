@@ -45,7 +45,7 @@ import { basename, extname, join, relative, resolve as resolvePath, sep } from '
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { cacheRoot, ensureEntry, lockEntry, readMarker, safeSegment, type CacheMarker } from './cache.js';
 import { fileConnector, isExecutableFile, pickObjectName, INTERPRETERS, type ConnectorRef, type ResolveOptions } from './resolve.js';
-import { checkObjectName, isKitFile, kitConnector } from './kit-ref.js';
+import { checkObjectName, isKitFile, kitConnector, isDir } from './kit-ref.js';
 import { isLicenceFileName, spdxFromText } from './spdx.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -358,13 +358,6 @@ function findLicence(srcRoot: string, subdir: string): GitProvenance['license'] 
   return undefined;
 }
 
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 const CONVENTION = ['connector', 'main', 'main.py', 'main.mjs', 'index.mjs', 'main.js', 'index.js', 'main.sh'];
 

@@ -110,7 +110,7 @@ export function splitObjectReference(s: string, isScheme: (prefix: string) => bo
   return undefined;
 }
 
-function isDir(p: string): boolean {
+export function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
   } catch {

@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { host, tmp, FIX, ROOT, writeJson, logLines } from '../helpers.js';
+import { host, tmp, FIX, ROOT, writeJson, logLines, recordsOf } from '../helpers.js';
 
 const K = join(FIX, 'kit-refs');
 const PYKIT = join(ROOT, 'kits', 'python');
@@ -21,13 +21,7 @@ function copyFixtures(names: string[], modes: Record<string, number> = {}): stri
 }
 
 const specOf = (stdout: string) => JSON.parse(stdout.trim()) as { type: string; spec: Record<string, any> };
-const records = (stdout: string) =>
-  stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { type: string; record?: { stream: string; data: Record<string, unknown> } })
-    .filter((m) => m.type === 'RECORD')
-    .map((m) => ({ stream: m.record!.stream, ...m.record!.data }));
+const records = recordsOf;
 
 describe('a non-executable .py file', () => {
   it('runs with python3, the Python kit first on PYTHONPATH (before the user\'s own)', async () => {

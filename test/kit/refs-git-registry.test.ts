@@ -6,20 +6,14 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { execa } from 'execa';
 import { cpSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { host, tmp, FIX, writeJson } from '../helpers.js';
+import { host, tmp, FIX, writeJson, recordsOf } from '../helpers.js';
 import { parseGitReference, displayGitReference } from '../../dist/connector/git.js';
 
 const K = join(FIX, 'kit-refs');
 const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid', GIT_CONFIG_NOSYSTEM: '1' };
 const git = async (cwd: string, ...args: string[]) => (await execa('git', args, { cwd, env: gitEnv })).stdout.trim();
 
-const records = (stdout: string) =>
-  stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { type: string; record?: { stream: string; data: Record<string, unknown> } })
-    .filter((m) => m.type === 'RECORD')
-    .map((m) => ({ stream: m.record!.stream, ...m.record!.data }));
+const records = recordsOf;
 
 let work: string;
 let repo: string; // a plain repository: sources.py, pkg/, objects.mjs, tools/run.sh

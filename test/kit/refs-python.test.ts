@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { host, tmp, FIX, writeJson, readJson } from '../helpers.js';
+import { host, tmp, FIX, writeJson, readJson, recordsOf } from '../helpers.js';
 
 const K = join(FIX, 'kit-refs');
 
@@ -18,13 +18,7 @@ function copyFixtures(names: string[], modes: Record<string, number> = {}): stri
   return d;
 }
 
-const records = (stdout: string) =>
-  stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { type: string; record?: { stream: string; data: Record<string, unknown> } })
-    .filter((m) => m.type === 'RECORD')
-    .map((m) => ({ stream: m.record!.stream, ...m.record!.data }));
+const records = recordsOf;
 const lastLine = (stderr: string) => stderr.trim().split('\n').pop()!;
 const noTraceback = (stderr: string) => expect(stderr).not.toContain('Traceback (most recent call last)');
 
