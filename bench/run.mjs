@@ -25,6 +25,10 @@
 //   kit            (--only kit: these alone; also in the default run) bench/kit-bench.mjs: N records
 //                  through the Python kit's @resource vs a hand-written json.dumps loop (into a
 //                  pipe), and the SPEC start-up time of kit connectors (Python and TypeScript)
+//   processor      (only with --only processor) bench/processor-bench.mjs: --processor-records N
+//                  (default 200,000; --quick 50,000) through host read --out with no processor, an
+//                  identity and a field-changing Python processor, an identity .mjs processor, and
+//                  the Python floor (json.loads + json.dumps per record)
 // The host runs `sh bench/replay-source.sh --file FILE`, which `exec`s cat on read.
 //
 // Pipelines and shims (a second table, at --pipe-records N, default 200,000: the Singer path is
@@ -53,6 +57,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, DATA_DIR, STATE_EVERY } from './generate.mjs';
 import { kitBench, KIT_IDS } from './kit-bench.mjs';
+import { processorBench, PROC_IDS } from './processor-bench.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -89,7 +94,11 @@ const SELECT_IDS = ['select-none', 'select-all', 'select-field'];
 if (only?.has('select')) for (const id of SELECT_IDS) only.add(id);
 // `--only kit`: the kit workloads (bench/kit-bench.mjs; also in the default run); only kit ids: no read or pipe tables
 if (only?.has('kit')) for (const id of KIT_IDS) only.add(id);
-const kitOnly = only !== undefined && [...only].every((id) => id === 'kit' || KIT_IDS.includes(id));
+// `--only processor`: the record-processor workloads (bench/processor-bench.mjs; not in the default set)
+if (only?.has('processor')) for (const id of PROC_IDS) only.add(id);
+const procWanted = only !== undefined && PROC_IDS.some((id) => only.has(id));
+const procRecords = num(opt('--processor-records', quick ? 50_000 : 200_000));
+const kitOnly = only !== undefined && [...only].every((id) => id === 'kit' || KIT_IDS.includes(id) || id === 'processor' || PROC_IDS.includes(id));
 const kitWanted = !only || KIT_IDS.some((id) => only.has(id));
 const pipeRecords = num(opt('--pipe-records', quick ? 50_000 : 200_000));
 const resultsPath = argv.includes('--no-results') ? undefined : opt('--results', join(BENCH, 'results.md'));
@@ -656,8 +665,10 @@ async function main() {
   // the kits (bench/kit-bench.mjs): at the first size, the same rounds
   const kit = kitWanted ? await kitBench({ root: ROOT, runs, records: sizes[0], only, log, tmp: join(TMP, 'kit') }) : undefined;
   if (kit?.failed) failed = true;
+  const proc = procWanted ? await processorBench({ root: ROOT, runs, records: procRecords, only, log, tmp: join(TMP, 'processor') }) : undefined;
+  if (proc?.failed) failed = true;
   rmSync(TMP, { recursive: true, force: true });
-  const tgt = [targets(bySize), pipe ? pipeTargets(pipe.n, pipe.rows) : '', kit?.targets ?? ''].filter(Boolean).join('\n');
+  const tgt = [targets(bySize), pipe ? pipeTargets(pipe.n, pipe.rows) : '', kit?.targets ?? '', proc?.targets ?? ''].filter(Boolean).join('\n');
   console.log(`Targets:\n${tgt}\n`);
   const secs = (Date.now() - started) / 1000;
   log(`bench time ${secs.toFixed(0)} s`);
@@ -677,6 +688,7 @@ async function main() {
       ...[...bySize].flatMap(([n, rows]) => [`## ${fmtInt(n)} records (${(rows[0].bytes / MB).toFixed(0)} MB)`, '', table(rows), '']),
       ...(pipe ? [`## Pipelines and shims: ${fmtInt(pipe.n)} records (${(pipe.bytes / MB).toFixed(0)} MB as protocol RECORD lines)`, '', pipeTable(pipe.rows), '', PIPE_NOTES, ''] : []),
       ...(kit ? [kit.markdown] : []),
+      ...(proc?.markdown ? [proc.markdown] : []),
       '## Targets',
       '',
       tgt,

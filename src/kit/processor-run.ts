@@ -38,6 +38,114 @@ interface RecordError {
 
 class StartError extends Error {}
 
+// ---- a BATCH line, record by record
+
+function skipString(t: string, i: number): number {
+  for (let j = i + 1; j < t.length; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j + 1;
+  }
+  return -1;
+}
+
+const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+function skipWs(t: string, i: number): number {
+  while (i < t.length && isWs(t.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Where the JSON value at t[i] ends (its brackets matched, not validated: JSON.parse does that), or -1. */
+function skipValue(t: string, i: number): number {
+  const c0 = t.charCodeAt(i);
+  if (c0 === 0x22) return skipString(t, i);
+  if (c0 !== 0x7b && c0 !== 0x5b) {
+    let j = i;
+    while (j < t.length) {
+      const c = t.charCodeAt(j);
+      if (c === 0x2c || c === 0x7d || c === 0x5d || isWs(c)) break;
+      j++;
+    }
+    return j > i ? j : -1;
+  }
+  let depth = 0;
+  for (let j = i; j < t.length; ) {
+    const c = t.charCodeAt(j);
+    if (c === 0x22) {
+      j = skipString(t, j);
+      if (j < 0) return -1;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (--depth === 0) return j + 1;
+    }
+    j++;
+  }
+  return -1;
+}
+
+/**
+ * The message of a BATCH line, its records parsed one by one: parseJson takes JSON.parse for a
+ * text without long numbers, so one record with an integer beyond 2^53 no longer sends the whole
+ * batch through the lossless parser. The same values as parseJson(line); undefined when the line
+ * is not in the shape this expects (one top-level "records" array), and the caller parses it whole.
+ */
+function parseBatch(t: string): Rec | undefined {
+  let i = skipWs(t, 0);
+  if (t.charCodeAt(i) !== 0x7b) return undefined;
+  i = skipWs(t, i + 1);
+  let span: [number, number] | undefined;
+  const records: unknown[] = [];
+  while (t.charCodeAt(i) === 0x22) {
+    const ke = skipString(t, i);
+    if (ke < 0) return undefined;
+    const key = t.slice(i, ke);
+    i = skipWs(t, ke);
+    if (t.charCodeAt(i) !== 0x3a) return undefined;
+    const vs = skipWs(t, i + 1);
+    // a key written with escapes could be "records" too: parsed whole
+    if (key.includes('\\')) return undefined;
+    if (key === '"records"') {
+      // one "records", an array of objects
+      if (span || t.charCodeAt(vs) !== 0x5b) return undefined;
+      let j = skipWs(t, vs + 1);
+      if (t.charCodeAt(j) !== 0x5d) {
+        for (;;) {
+          if (t.charCodeAt(j) !== 0x7b) return undefined;
+          const re = skipValue(t, j);
+          if (re < 0) return undefined;
+          records.push(parseJson(t.slice(j, re)));
+          j = skipWs(t, re);
+          if (t.charCodeAt(j) === 0x2c) {
+            j = skipWs(t, j + 1);
+            continue;
+          }
+          if (t.charCodeAt(j) !== 0x5d) return undefined;
+          break;
+        }
+      }
+      span = [vs, j + 1];
+      i = skipWs(t, j + 1);
+    } else {
+      const ve = skipValue(t, vs);
+      if (ve < 0) return undefined;
+      i = skipWs(t, ve);
+    }
+    if (t.charCodeAt(i) === 0x2c) {
+      i = skipWs(t, i + 1);
+      continue;
+    }
+    break;
+  }
+  if (!span) return undefined;
+  // the rest of the message (type, id, stream, namespace), parsed as it was written
+  const msg = parseJson(`${t.slice(0, span[0])}[]${t.slice(span[1])}`);
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return undefined;
+  (msg as Rec)['records'] = records;
+  return msg as Rec;
+}
+
 const write = (s: string): Promise<void> | void => {
   if (!process.stdout.write(s)) return new Promise<void>((r) => process.stdout.once('drain', () => r()));
 };
@@ -167,7 +275,12 @@ async function main(): Promise<void> {
     if (!line.trim()) continue;
     let msg: unknown;
     try {
-      msg = parseJson(line);
+      try {
+        msg = parseBatch(line);
+      } catch {
+        msg = undefined; // parsed whole below: the same error as always
+      }
+      msg ??= parseJson(line);
     } catch (e) {
       process.stderr.write(`connector-host processor: the host sent a line that is not JSON (${(e as Error).message})\n`);
       process.exit(2);

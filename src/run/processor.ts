@@ -185,8 +185,13 @@ export interface Batch {
   namespace: string | undefined;
   key: string;
   display: string;
-  /** Data bytes of each record (copies). */
+  /** Data bytes of each record, as separate buffers (host process); the stage leaves it empty and builds `body` instead. */
   records: Buffer[];
+  /** Number of records in it (set by the stage, and by send() from `records`). */
+  count?: number;
+  /** The BATCH line being built: its head, then the data bytes of each record (copies), comma-separated; `len` bytes used. Emptied once sent. */
+  body?: Buffer;
+  len?: number;
   /** emitted_at of each record, as its JSON text. */
   emitted: string[];
   bytes: number;
@@ -204,8 +209,12 @@ type Segment = { kind: 'bytes'; parts: Buffer[]; bytes: number } | { kind: 'batc
 const NL = Buffer.from('\n');
 const decoder = new TextDecoder();
 
-/** Where the keys of a JSON object are: key → [valueStart, valueEnd). Undefined when b[s] is not an object. */
-function objectFields(b: Uint8Array, s: number, e: number): Map<string, [number, number]> | undefined {
+/**
+ * Where the keys of a JSON object are: key → [valueStart, valueEnd). Undefined when b[s] is not an object.
+ * With `collect`: the elements of the (first) array under the key `collect.key` are found in the
+ * same pass, into `collect.elements` (a RESULT's records are walked once, not twice).
+ */
+function objectFields(b: Uint8Array, s: number, e: number, collect?: { key: string; elements: [number, number][] | undefined }): Map<string, [number, number]> | undefined {
   let i = skipWs(b, s, e);
   if (b[i] !== 0x7b) return undefined;
   const out = new Map<string, [number, number]>();
@@ -219,7 +228,12 @@ function objectFields(b: Uint8Array, s: number, e: number): Map<string, [number,
     i = skipWs(b, ke, e);
     if (b[i] !== 0x3a) return undefined;
     const vs = skipWs(b, i + 1, e);
-    const ve = skipValue(b, vs, e);
+    let ve: number;
+    if (collect && key === collect.key && b[vs] === 0x5b && !out.has(key)) {
+      const els: [number, number][] = [];
+      ve = arrayElementsEnd(b, vs, e, els);
+      if (ve >= 0) collect.elements = els;
+    } else ve = skipValue(b, vs, e);
     if (ve < 0) return undefined;
     if (!out.has(key)) out.set(key, [vs, ve]);
     i = skipWs(b, ve, e);
@@ -249,6 +263,68 @@ function arrayElements(b: Uint8Array, s: number, e: number): [number, number][] 
     }
     return b[i] === 0x5d ? out : undefined;
   }
+}
+
+/** The elements of the JSON array at b[s] (a '[') into `out`; returns where it ends, or -1. */
+function arrayElementsEnd(b: Uint8Array, s: number, e: number, out: [number, number][]): number {
+  let i = skipWs(b, s + 1, e);
+  if (b[i] === 0x5d) return i + 1;
+  for (;;) {
+    const ve = skipValue(b, i, e);
+    if (ve < 0) return -1;
+    out.push([i, ve]);
+    i = skipWs(b, ve, e);
+    if (b[i] === 0x2c) {
+      i = skipWs(b, i + 1, e);
+      continue;
+    }
+    return b[i] === 0x5d ? i + 1 : -1;
+  }
+}
+
+/**
+ * emittedAtOf for a line classifyLine took as a RECORD (its keys unescaped, one "record"), whose
+ * data is at b[ds, de): the same answer without walking the data again.
+ */
+function emittedAtOfRecord(b: Uint8Array, s: number, e: number, ds: number, de: number): string {
+  let i = skipWs(b, s, e);
+  if (b[i] !== 0x7b) return emittedAtOf(b, s, e);
+  i = skipWs(b, i + 1, e);
+  while (b[i] === 0x22) {
+    const ke = skipString(b, i, e);
+    if (ke < 0) break;
+    const isRec = isKey(b, i + 1, ke - 1, 'record');
+    i = skipWs(b, ke, e);
+    if (b[i] !== 0x3a) break;
+    const vs = skipWs(b, i + 1, e);
+    if (isRec && b[vs] === 0x7b) {
+      let j = skipWs(b, vs + 1, e);
+      while (b[j] === 0x22) {
+        const fke = skipString(b, j, e);
+        if (fke < 0) return emittedAtOf(b, s, e);
+        const isEa = isKey(b, j + 1, fke - 1, 'emitted_at');
+        j = skipWs(b, fke, e);
+        if (b[j] !== 0x3a) return emittedAtOf(b, s, e);
+        const fvs = skipWs(b, j + 1, e);
+        const fve = fvs === ds ? de : skipValue(b, fvs, e);
+        if (fve < 0) return emittedAtOf(b, s, e);
+        if (isEa) {
+          const text = decoder.decode(b.subarray(fvs, fve));
+          return /^-?[0-9]/.test(text) ? text : '0';
+        }
+        j = skipWs(b, fve, e);
+        if (b[j] !== 0x2c) break;
+        j = skipWs(b, j + 1, e);
+      }
+      return b[j] === 0x7d ? '0' : emittedAtOf(b, s, e);
+    }
+    const ve = skipValue(b, vs, e);
+    if (ve < 0) break;
+    i = skipWs(b, ve, e);
+    if (b[i] !== 0x2c) break;
+    i = skipWs(b, i + 1, e);
+  }
+  return emittedAtOf(b, s, e);
 }
 
 /** The emitted_at of a RECORD line, as JSON text ('0' when it has none). */
@@ -330,7 +406,7 @@ export class ProcessorChild {
   }
 
   batchText(b: Batch): string {
-    return `batch ${b.id} (stream ${b.display}, record${b.records.length === 1 ? ` ${b.first}` : `s ${b.first}-${b.first + b.records.length - 1}`})`;
+    return `batch ${b.id} (stream ${b.display}, record${countOf(b) === 1 ? ` ${b.first}` : `s ${b.first}-${b.first + countOf(b) - 1}`})`;
   }
 
   /** Stop with this reason (the first one counts). */
@@ -379,11 +455,12 @@ export class ProcessorChild {
   }
 
   private onLine(b: Buffer, s: number, e: number, n: number): void {
-    const top = objectFields(b, s, e);
+    const collect: { key: string; elements: [number, number][] | undefined } = { key: 'records', elements: undefined };
+    const top = objectFields(b, s, e, collect);
     const t = top?.get('type');
     if (!top || !t) return this.garbage(b, s, e, n, top ? 'JSON without a message type' : 'a line that is not a JSON message');
     const type = decoder.decode(b.subarray(t[0], t[1]));
-    if (type === '"RESULT"') return this.onResultLine(b, s, e, n, top);
+    if (type === '"RESULT"') return this.onResultLine(b, s, e, n, top, collect.elements);
     if (type === '"LOG"') {
       const m = parseLossless(b.toString('utf8', s, e)) as Record<string, LosslessValue>;
       const l = isPlainObject(m['log']) ? m['log'] : {};
@@ -420,7 +497,7 @@ export class ProcessorChild {
     this.garbage(b, s, e, n, `a message of type ${type.slice(0, 40)}${this.gotHello ? '' : ' before its PROCESSOR line'}`);
   }
 
-  private onResultLine(b: Buffer, s: number, e: number, n: number, top: Map<string, [number, number]>): void {
+  private onResultLine(b: Buffer, s: number, e: number, n: number, top: Map<string, [number, number]>, elements: [number, number][] | undefined): void {
     if (!this.gotHello) return this.garbage(b, s, e, n, 'a RESULT before its PROCESSOR line');
     const idSpan = top.get('id');
     const id = idSpan ? Number(decoder.decode(b.subarray(idSpan[0], idSpan[1]))) : NaN;
@@ -430,7 +507,7 @@ export class ProcessorChild {
       return this.fail(new ProtocolError(`the processor ${this.display} answered batch ${idSpan ? decoder.decode(b.subarray(idSpan[0], idSpan[1])).slice(0, 20) : '(no id)'} when ${this.batchText(expected)} was next; results must come in order, one per batch`, { processor: this.display }));
     }
     const recSpan = top.get('records');
-    const recs = recSpan ? arrayElements(b, recSpan[0], recSpan[1]) : undefined;
+    const recs = recSpan ? (elements ?? arrayElements(b, recSpan[0], recSpan[1])) : undefined;
     if (!recs) return this.garbage(b, s, e, n, `a RESULT for ${this.batchText(expected)} without a "records" list`);
     const bad = recs.findIndex(([rs]) => b[rs] !== 0x7b);
     if (bad >= 0) return this.garbage(b, s, e, n, `a RESULT for ${this.batchText(expected)} whose record ${bad} is not a JSON object`);
@@ -439,7 +516,7 @@ export class ProcessorChild {
     if (fromSpan) {
       const f = JSON.parse(decoder.decode(b.subarray(fromSpan[0], fromSpan[1]))) as unknown;
       if (f !== null) {
-        if (!Array.isArray(f) || f.length !== recs.length || !f.every((x) => Number.isInteger(x) && x >= 0 && x < expected.records.length)) {
+        if (!Array.isArray(f) || f.length !== recs.length || !f.every((x) => Number.isInteger(x) && x >= 0 && x < countOf(expected))) {
           return this.garbage(b, s, e, n, `a RESULT for ${this.batchText(expected)} whose "from" is not one input index per output record`);
         }
         from = f as number[];
@@ -450,7 +527,7 @@ export class ProcessorChild {
     if (errSpan) {
       const v = JSON.parse(decoder.decode(b.subarray(errSpan[0], errSpan[1]))) as unknown;
       if (v !== null) {
-        if (!Array.isArray(v) || !v.every((x) => isPlainObject(x) && Number.isInteger(x['index']) && (x['index'] as number) >= -1 && (x['index'] as number) < expected.records.length)) {
+        if (!Array.isArray(v) || !v.every((x) => isPlainObject(x) && Number.isInteger(x['index']) && (x['index'] as number) >= -1 && (x['index'] as number) < countOf(expected))) {
           return this.garbage(b, s, e, n, `a RESULT for ${this.batchText(expected)} whose "errors" are not [{"index": i, "message": ...}]`);
         }
         errors = (v as Record<string, unknown>[]).map((x) => ({ index: x['index'] as number, message: String(x['message'] ?? 'error'), ...(typeof x['where'] === 'string' ? { where: x['where'] } : {}) }));
@@ -462,17 +539,20 @@ export class ProcessorChild {
 
   send(b: Batch): void {
     if (this.failure) return;
-    const head = `{"type":"BATCH","id":${b.id},"stream":${JSON.stringify(b.stream)},"namespace":${b.namespace === undefined ? 'null' : JSON.stringify(b.namespace)},"records":[`;
-    const parts: Buffer[] = [Buffer.from(head)];
-    for (let k = 0; k < b.records.length; k++) {
-      if (k) parts.push(COMMA);
-      parts.push(b.records[k]!);
+    // the stage builds the line as the records come in (batchHead, appendRecord): one write per batch
+    if (!b.body) {
+      Object.assign(b, batchHead(b.id, b.stream, b.namespace), { count: 0 });
+      for (const r of b.records) appendRecord(b as Building, r, 0, r.length);
+      b.records = [];
     }
-    parts.push(TAIL);
+    const w = b as Building;
+    appendBytes(w, TAIL, 0, TAIL.length);
+    const line = w.len === w.body.length ? w.body : w.body.subarray(0, w.len);
+    b.body = EMPTY;
     b.sent = true;
     b.sentAt = Date.now();
     this.inFlight.push(b);
-    this.proc.stdin!.write(Buffer.concat(parts));
+    this.proc.stdin!.write(line);
   }
 
   /** A batch has waited longer than the heartbeat: the reason, else undefined. */
@@ -517,8 +597,40 @@ export class ProcessorChild {
   }
 }
 
-const COMMA = Buffer.from(',');
 const TAIL = Buffer.from(']}\n');
+const EMPTY = Buffer.alloc(0);
+
+/** A new batch's line: its BATCH head, in a buffer with room for records. */
+export function batchHead(id: number, stream: string, namespace: string | undefined): { body: Buffer; len: number } {
+  const head = `{"type":"BATCH","id":${id},"stream":${JSON.stringify(stream)},"namespace":${namespace === undefined ? 'null' : JSON.stringify(namespace)},"records":[`;
+  const body = Buffer.allocUnsafe(Math.max(64 << 10, Buffer.byteLength(head) * 2));
+  return { body, len: body.write(head, 0) };
+}
+
+/** A batch whose line is being built. */
+type Building = { body: Buffer; len: number; count: number };
+const countOf = (b: Batch): number => b.count ?? b.records.length;
+
+function appendBytes(b: Building, src: Buffer, s: number, e: number): void {
+  const n = e - s;
+  if (b.len + n > b.body.length) {
+    const grown = Buffer.allocUnsafe(Math.max(b.body.length * 2, b.len + n + (64 << 10)));
+    b.body.copy(grown, 0, 0, b.len);
+    b.body = grown;
+  }
+  b.len += src.copy(b.body, b.len, s, e);
+}
+
+/** One record's data bytes (src[s, e)) into a batch's line, copied. */
+function appendRecord(b: Building, src: Buffer, s: number, e: number): void {
+  if (b.count > 0) {
+    if (b.len + 1 > b.body.length) appendBytes(b, COMMA, 0, 1);
+    else b.body[b.len++] = 0x2c;
+  }
+  appendBytes(b, src, s, e);
+  b.count++;
+}
+const COMMA = Buffer.from(',');
 
 /** Start the child and read its PROCESSOR line. */
 export async function startProcessor(o: ProcessorOptions, ctx: ProcessorContext): Promise<ProcessorChild> {
@@ -636,20 +748,21 @@ export class ProcessorStage {
     } else this.segments.push({ kind: 'bytes', parts: [piece, NL], bytes: e - s + 1 });
   }
 
-  private addRecord(stream: string, namespace: string | undefined, key: string, display: string, data: Buffer, emitted: string): void {
+  private addRecord(stream: string, namespace: string | undefined, key: string, display: string, data: Buffer, ds: number, de: number, emitted: string): void {
     let b = this.open.get(key);
     const n = (this.seen.get(key) ?? 0) + 1;
     this.seen.set(key, n);
     this.out.recordsIn++;
     if (!b) {
-      b = { id: ++this.nextId, stream, namespace, key, display, records: [], emitted: [], bytes: 0, first: n, sent: false, sentAt: 0, output: undefined, done: false };
+      const id = ++this.nextId;
+      b = { id, stream, namespace, key, display, records: [], count: 0, ...batchHead(id, stream, namespace), emitted: [], bytes: 0, first: n, sent: false, sentAt: 0, output: undefined, done: false };
       this.open.set(key, b);
       this.segments.push({ kind: 'batch', b });
     }
-    b.records.push(data);
+    appendRecord(b as Building, data, ds, de);
     b.emitted.push(emitted);
-    b.bytes += data.length;
-    if (b.records.length >= BATCH_RECORDS || b.bytes >= BATCH_BYTES) this.close(b);
+    b.bytes += de - ds;
+    if (countOf(b) >= BATCH_RECORDS || b.bytes >= BATCH_BYTES) this.close(b);
   }
 
   private close(b: Batch): void {
@@ -685,7 +798,7 @@ export class ProcessorStage {
     if (r === RECORD) {
       const p = this.o.processed(lastRecord.stream, lastRecord.namespace);
       if (!p) return this.pushBytes(buf, s, e);
-      this.addRecord(lastRecord.stream, lastRecord.namespace, p.key, p.display, Buffer.from(buf.subarray(lastRecord.dataStart, lastRecord.dataEnd)), emittedAtOf(buf, s, e));
+      this.addRecord(lastRecord.stream, lastRecord.namespace, p.key, p.display, buf, lastRecord.dataStart, lastRecord.dataEnd, emittedAtOfRecord(buf, s, e, lastRecord.dataStart, lastRecord.dataEnd));
       return;
     }
     if (r === NOT_RECORD) {
@@ -705,7 +818,8 @@ export class ProcessorStage {
           const p = this.o.processed(rec['stream'], ns);
           if (p) {
             const ea = rec['emitted_at'];
-            this.addRecord(rec['stream'], ns, p.key, p.display, Buffer.from(stringifyLossless(rec['data'])), typeof ea === 'number' || (ea !== null && typeof ea === 'object' && !isPlainObject(ea) && !Array.isArray(ea)) ? stringifyLossless(ea) : '0');
+            const data = Buffer.from(stringifyLossless(rec['data']));
+            this.addRecord(rec['stream'], ns, p.key, p.display, data, 0, data.length, typeof ea === 'number' || (ea !== null && typeof ea === 'object' && !isPlainObject(ea) && !Array.isArray(ea)) ? stringifyLossless(ea) : '0');
             return;
           }
         }
@@ -721,14 +835,14 @@ export class ProcessorStage {
     const bad = new Set<number>();
     for (const er of errors) {
       this.out.errors++;
-      const which = er.index < 0 ? `${b.records.length === 1 ? 'record' : 'records'} ${b.records.length === 1 ? b.first : `${b.first}-${b.first + b.records.length - 1}`} (the batch function raised)` : `record ${b.first + er.index}`;
+      const which = er.index < 0 ? `${countOf(b) === 1 ? 'record' : 'records'} ${countOf(b) === 1 ? b.first : `${b.first}-${b.first + countOf(b) - 1}`} (the batch function raised)` : `record ${b.first + er.index}`;
       const text = `${which} of stream ${b.display}: ${this.o.masker.mask(er.message)}${er.where ? ` (${this.o.masker.mask(er.where)})` : ''}`;
       if (this.o.errors === 'fail') {
         this.setFailure(new ProtocolError(`the processor ${this.child.display} failed on ${text}; with --processor-errors skip such records are counted and left out`, { processor: this.child.display, stream: b.display, record: er.index < 0 ? b.first : b.first + er.index }));
         void this.child.stop();
         return;
       }
-      if (er.index < 0) for (let k = 0; k < b.records.length; k++) bad.add(k);
+      if (er.index < 0) for (let k = 0; k < countOf(b); k++) bad.add(k);
       else bad.add(er.index);
       if (this.loggedErrors++ < MAX_LOGGED_ERRORS) this.log.warn({ stream: b.display }, `processor error, record skipped (--processor-errors skip): ${text}`);
       else if (this.loggedErrors === MAX_LOGGED_ERRORS + 1) this.log.warn(`more processor errors; their count is in the summary`);
@@ -736,23 +850,33 @@ export class ProcessorStage {
     this.out.skipped += bad.size;
     // each output record as a RECORD line: the input's stream, namespace and emitted_at, the data as written
     const ns = b.namespace === undefined ? '' : `,"namespace":${JSON.stringify(b.namespace)}`;
-    const parts: Buffer[] = [];
+    const prefix = Buffer.from(`{"type":"RECORD","record":{"stream":${JSON.stringify(b.stream)}${ns},"emitted_at":`);
     const lastEmitted = b.emitted[b.emitted.length - 1] ?? '0';
-    let head: Buffer | undefined;
-    let headFor = '';
+    // one buffer for the batch's output: its size first, then the pieces copied in
+    let size = 0;
+    let eaFor = '';
+    let eaBytes = 0;
+    for (let k = 0; k < recs.length; k++) {
+      const ea = b.emitted[from ? from[k]! : k] ?? lastEmitted;
+      if (k === 0 || ea !== eaFor) {
+        eaFor = ea;
+        eaBytes = Buffer.byteLength(ea);
+      }
+      size += prefix.length + eaBytes + DATA_KEY.length + (recs[k]![1] - recs[k]![0]) + RECORD_TAIL.length;
+    }
+    const output = Buffer.allocUnsafe(size);
+    let pos = 0;
     for (let k = 0; k < recs.length; k++) {
       const [rs, re] = recs[k]!;
-      const src = from ? from[k]! : k;
-      const ea = b.emitted[src] ?? lastEmitted;
-      if (head === undefined || headFor !== ea) {
-        head = Buffer.from(`{"type":"RECORD","record":{"stream":${JSON.stringify(b.stream)}${ns},"emitted_at":${ea},"data":`);
-        headFor = ea;
-      }
-      parts.push(head, line.subarray(rs, re), RECORD_TAIL);
+      const ea = b.emitted[from ? from[k]! : k] ?? lastEmitted;
+      pos += prefix.copy(output, pos);
+      pos += output.write(ea, pos);
+      pos += DATA_KEY.copy(output, pos);
+      pos += line.copy(output, pos, rs, re);
+      pos += RECORD_TAIL.copy(output, pos);
     }
     this.out.recordsOut += recs.length;
-    b.output = Buffer.concat(parts);
-    b.records = [];
+    b.output = output;
     b.emitted = [];
     this.pump(true);
     this.poke();
@@ -864,6 +988,7 @@ export class ProcessorStage {
 }
 
 const RECORD_TAIL = Buffer.from('}}\n');
+const DATA_KEY = Buffer.from(',"data":');
 
 /** The summary's line. */
 export function describeProcessor(p: ProcessorOutcome): string {

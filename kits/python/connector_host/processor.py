@@ -358,13 +358,17 @@ class _Child(object):
                 out, errors = [], [self._error(-1, e)]
             return out, None, errors
         fn, args, kwargs = self.fn, self.args, self.kwargs
+        what = "the record %s returned" % self.name
         for i, record in enumerate(records):
             try:
                 res = fn(record, *args, **kwargs)
                 if type(res) is dict:
-                    enc = [_encode_record(res, "the record %s returned" % self.name)]
-                else:
-                    enc = _outputs(res, self.name)
+                    # the usual case, one record out: no list per record
+                    enc = _encode_record(res, what)
+                    out.append(enc)
+                    frm.append(i)
+                    continue
+                enc = _outputs(res, self.name)
             except Exception as e:
                 errors.append(self._error(i, e))
                 continue
