@@ -24,7 +24,9 @@ describe('README quick start', () => {
     copyFileSync(join(FIX, 'example', 'numbers.py'), join(dir, 'numbers.py'));
     chmodSync(join(dir, 'numbers.py'), 0o755);
     const env = { PATH: shimHostOnPath(dir, HOST), NO_COLOR: '1' };
-    const [step2, step3] = quickstartBlocks(README).filter((b) => b.includes('host ') && !b.includes('singer'));
+    const blocks = quickstartBlocks(README).filter((b) => b.includes('host ') && !b.includes('singer'));
+    const step2 = blocks.find((b) => b.includes('./numbers.py --config'));
+    const step3 = blocks.find((b) => b.includes('host test'));
     const r2 = await execa('bash', ['-euo', 'pipefail', '-c', step2!], { cwd: dir, env, reject: false });
     expect(r2.exitCode, r2.stderr).toBe(0);
     expect(lines(join(dir, 'out', 'numbers.jsonl'))).toEqual(['{"n": 1}', '{"n": 2}', '{"n": 3}', '{"n": 4}', '{"n": 5}']);
@@ -36,6 +38,25 @@ describe('README quick start', () => {
     writeFileSync(join(dir, 'numbers.py'), readFileSync(join(dir, 'numbers.py'), 'utf8').replace('"n": n}', '"n": n * 2}'));
     const r4 = await execa('bash', ['-c', 'host test ./numbers.py --suite tests/golden'], { cwd: dir, env, reject: false });
     expect(r4.exitCode).toBe(8);
+  });
+});
+
+describe('README quick start, the kit version', () => {
+  it('shows numbers_kit.py exactly as it is in fixtures/connectors/example, and its command resumes as numbers.py does', async () => {
+    const code = /<!-- quickstart:numbers_kit\.py -->\n```python\n([\s\S]*?)```/.exec(README)?.[1];
+    expect(code).toBe(readFileSync(join(FIX, 'example', 'numbers_kit.py'), 'utf8'));
+    const cmd = quickstartBlocks(README).find((b) => b.includes('numbers_kit.py'))!;
+    expect(cmd).toBeDefined();
+    const dir = tmp('ch-readme-kit-');
+    copyFileSync(join(FIX, 'example', 'numbers_kit.py'), join(dir, 'numbers_kit.py'));
+    const env = { PATH: shimHostOnPath(dir, HOST), NO_COLOR: '1' };
+    for (const count of [3, 5]) {
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ count }));
+      const r = await execa('bash', ['-euo', 'pipefail', '-c', cmd], { cwd: dir, env, reject: false });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`read ${count === 3 ? 3 : 2} records`);
+    }
+    expect(lines(join(dir, 'out', 'numbers.jsonl'))).toEqual(['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}', '{"n":5}']);
   });
 });
 
