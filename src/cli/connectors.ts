@@ -219,8 +219,8 @@ export async function connectorsCommand(action: string, what: string | undefined
   if (action === 'which') {
     const { ref, argv } = await resolveProgram(what, opts, action);
     // a kit object needs the kit on PYTHONPATH: `env VAR=… cmd` stays one command line that also works from $(…)
-    const pythonPath = ref.env?.['PYTHONPATH'];
-    print([...(pythonPath ? ['env', `PYTHONPATH=${pythonPath}`] : []), ...argv].map(shellQuote).join(' '));
+    const vars = ['PYTHONPATH', 'PYTHONSAFEPATH', 'CONNECTOR_HOST_SAFEPATH'].filter((k) => ref.env?.[k] !== undefined).map((k) => `${k}=${ref.env![k]}`);
+    print([...(vars.length ? ['env', ...vars] : []), ...argv].map(shellQuote).join(' '));
     return 0;
   }
   if (action === 'exec') {

@@ -42,6 +42,21 @@ export function pythonKitEnv(env: NodeJS.ProcessEnv = process.env): Record<strin
   return { PYTHONPATH: prev ? `${PYTHON_KIT_DIR}:${prev}` : PYTHON_KIT_DIR };
 }
 
+/** The variable that tells the kit's `-m` entry point the host set PYTHONSAFEPATH (so it unsets it for the author's children). */
+export const SAFEPATH_MARK = 'CONNECTOR_HOST_SAFEPATH';
+
+/**
+ * The environment of `python3 -m connector_host…`: the kit on PYTHONPATH and PYTHONSAFEPATH=1, so
+ * that `-m` does not put the current directory first on sys.path (a `types.py` or `json.py` there
+ * would shadow the standard library the kit imports). Python 3.11+ honours it (older versions
+ * ignore it and keep that hazard); the kit unsets it again once loaded, so the author's own
+ * subprocesses see the environment as it was. A PYTHONSAFEPATH the user set is left alone.
+ */
+export function pythonModuleEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (Object.hasOwn(env, 'PYTHONSAFEPATH')) return pythonKitEnv(env);
+  return { ...pythonKitEnv(env), PYTHONSAFEPATH: '1', [SAFEPATH_MARK]: '1' };
+}
+
 /** Check the NAME of `PATH:NAME` (the kit loader reports one that is not there). */
 export function checkObjectName(name: string, display: string): string {
   if (name === '') throw new UsageError(`${display}: nothing after ':'; give PATH:NAME (an object in the file), or the path alone`);
@@ -136,13 +151,13 @@ export function kitConnector(abs: string, display: string, opts: { name?: string
   const target = name !== undefined ? `${abs}:${name}` : abs;
   if (isDir(abs)) {
     if (name !== undefined) checkPythonName(name, display);
-    return { display, name: tag, command: 'python3', args: ['-m', 'connector_host', target], env: pythonKitEnv() };
+    return { display, name: tag, command: 'python3', args: ['-m', 'connector_host', target], env: pythonModuleEnv() };
   }
   if (PYTHON_EXTENSIONS.has(ext)) {
     if (name !== undefined) checkPythonName(name, display);
     // a module of kit objects without a `__main__` block: the kit picks its only object (or lists them)
-    if (name === undefined && !executable && isKitModuleWithoutMain(abs)) return { display, name: tag, command: 'python3', args: ['-m', 'connector_host', abs], env: pythonKitEnv() };
-    if (name !== undefined) return { display, name: tag, command: 'python3', args: ['-m', 'connector_host', target], env: pythonKitEnv() };
+    if (name === undefined && !executable && isKitModuleWithoutMain(abs)) return { display, name: tag, command: 'python3', args: ['-m', 'connector_host', abs], env: pythonModuleEnv() };
+    if (name !== undefined) return { display, name: tag, command: 'python3', args: ['-m', 'connector_host', target], env: pythonModuleEnv() };
     if (executable) return { display, name: tag, command: abs, args: [], env: pythonKitEnv() };
     return { display, name: tag, command: 'python3', args: [abs], env: pythonKitEnv() };
   }

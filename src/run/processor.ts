@@ -33,6 +33,7 @@ import { spawnConnector, type ConnectorProcess } from '../connector/process.js';
 import type { ConnectorRef, ResolveOptions } from '../connector/resolve.js';
 import { ConfigError, UsageError, ProtocolError, type HostError } from '../errors.js';
 import type { RunStream } from './streams.js';
+import { SAFEPATH_MARK } from '../connector/kit-ref.js';
 
 export type ProcessorErrorMode = 'fail' | 'skip';
 
@@ -166,12 +167,14 @@ export async function processorCommand(o: ProcessorOptions, ctx: Pick<ProcessorC
   }
   const pythonPath = [PYTHON_KIT_DIR, ...(process.env['PYTHONPATH'] ? [process.env['PYTHONPATH']] : [])].join(delimiter);
   let python = ctx.resolve?.python ?? 'python3';
-  let env: Record<string, string> = { PYTHONPATH: pythonPath };
+  // PYTHONSAFEPATH: `-m` must not put the current directory first on sys.path (see pythonModuleEnv)
+  const safe: Record<string, string> = Object.hasOwn(process.env, 'PYTHONSAFEPATH') ? {} : { PYTHONSAFEPATH: '1', [SAFEPATH_MARK]: '1' };
+  let env: Record<string, string> = { PYTHONPATH: pythonPath, ...safe };
   if (packages.length) {
     const { installRequirements, venvEnv } = await import('../connector/pypi.js');
     const inst = await installRequirements(packages, { ...ctx.resolve, logger: ctx.logger, raw: `processor ${p.display} (--processor-packages ${packages.join(',')})` });
     python = inst.python;
-    env = { ...venvEnv(inst.dir), PYTHONPATH: pythonPath };
+    env = { ...venvEnv(inst.dir), PYTHONPATH: pythonPath, ...safe };
   }
   return { display: p.display, name, command: python, args: ['-m', 'connector_host.processor', target, ...vars], env };
 }

@@ -151,7 +151,7 @@ describe('host connectors which', () => {
     const ref = join(FIX, 'kit-python', 'static_source.py:static_source');
     const r = await host(['connectors', 'which', ref]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`env PYTHONPATH=${join(ROOT, 'kits', 'python')} python3 -m connector_host ${ref}`);
+    expect(r.stdout).toBe(`env PYTHONPATH=${join(ROOT, 'kits', 'python')} PYTHONSAFEPATH=1 CONNECTOR_HOST_SAFEPATH=1 python3 -m connector_host ${ref}`);
     const viaShell = await execa('sh', ['-c', `cd / && eval "$(node ${HOST} connectors which "$1") spec"`, 'sh', ref], { reject: false, env: { PYTHONPATH: '' } });
     expect(viaShell.exitCode, viaShell.stderr).toBe(0);
     expect(JSON.parse(viaShell.stdout).type).toBe('SPEC');

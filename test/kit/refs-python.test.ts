@@ -181,3 +181,48 @@ describe('PYTHONPATH', () => {
     expect(records(r.stdout)).toEqual([{ stream: 'h', v: "from the user's PYTHONPATH" }]);
   });
 });
+
+describe('the current directory does not shadow the standard library', () => {
+  // `python3 -m` puts the current directory first on sys.path; the host sets PYTHONSAFEPATH=1
+  // (Python 3.11+) for its `-m` entry points and the kit unsets it again for the author's children
+  const shadowing = () => {
+    const d = tmp('ch-kitpy-cwd-');
+    for (const m of ['types', 'json', 'dataclasses']) writeFileSync(join(d, `${m}.py`), `raise SystemExit("the current directory's ${m}.py was imported")\n`);
+    writeFileSync(
+      join(d, 'src.py'),
+      [
+        'import subprocess, sys',
+        'from connector_host import resource',
+        '',
+        '@resource(primary_key="id")',
+        'def items(config, state):',
+        '    child = subprocess.run([sys.executable, "-c", "import os; print(os.environ.get(\'PYTHONSAFEPATH\', \'unset\'))"], capture_output=True, text=True, cwd="/")',
+        '    yield {"id": 1, "child_safepath": child.stdout.strip()}',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(d, 'clean.py'), 'def process(record):\n    record["seen"] = True\n    return record\n');
+    return d;
+  };
+
+  it('FILE.py:NAME run from a folder holding types.py, json.py and dataclasses.py; the author\'s subprocess does not inherit PYTHONSAFEPATH', async () => {
+    const d = shadowing();
+    const r = await host(['read', './src.py:items'], { cwd: d });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(records(r.stdout)).toEqual([{ stream: 'items', id: 1, child_safepath: 'unset' }]);
+  });
+
+  it('a processor in such a folder too', async () => {
+    const d = shadowing();
+    const r = await host(['read', './src.py:items', '--processor', './clean.py'], { cwd: d });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(records(r.stdout)).toEqual([{ stream: 'items', id: 1, child_safepath: 'unset', seen: true }]);
+  });
+
+  it('a PYTHONSAFEPATH the user set is left as it is (here empty: Python ignores it, so the shadowing shows)', async () => {
+    const d = shadowing();
+    const r = await host(['read', './src.py:items'], { cwd: d, env: { PYTHONSAFEPATH: '' } });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain("the current directory's");
+  });
+});

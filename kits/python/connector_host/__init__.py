@@ -6,6 +6,14 @@ A connector file ends with `if __name__ == "__main__": connector_host.main(obj)`
 as `python3 -m connector_host file.py:Name COMMAND ...`.
 """
 
+import os as _os
+
+# The host runs `python3 -m connector_host…` with PYTHONSAFEPATH=1 (so that the current directory
+# does not shadow the standard library) and marks that it did: the author's own subprocesses get
+# the environment without it.
+if _os.environ.pop("CONNECTOR_HOST_SAFEPATH", None) is not None:
+    _os.environ.pop("PYTHONSAFEPATH", None)
+
 from ._errors import ConfigError, TransientError
 from ._api import (
     resource,
