@@ -20,6 +20,12 @@ Per process (procs): the same VmHWM sampling over every descendant of the comman
 connector, shim, tap, destination): a list of {"cmd": short command line, "vmhwm_kb": max seen}
 for each process that lived through at least one sample, so the peak of a connector or shim
 can be told apart from the host's (ru_maxrss gives only the max over the tree).
+Tree peak (tree_peak_kb): at each sample the sum of VmRSS over the command's process and all its
+descendants; the max over the samples. A sum of RSS counts pages shared between processes (e.g.
+the node binary's text) once per process, so it is an upper bound of what the tree held at once;
+unlike adding up the per-process VmHWM it does not add processes that never lived together (a
+discover child and the sync child). tree_peak_procs lists that sample's processes
+({"cmd", "rss_kb"}), so a caller can tell the runner's share from the connectors'.
 Wall time (wall_s): perf_counter around start .. reap, so it includes process start-up.
 """
 import json
@@ -34,14 +40,23 @@ GNU_TIME = "/usr/bin/time"
 
 
 def vmhwm(pid):
+    return mem(pid)[0]
+
+
+def mem(pid):
+    """(VmHWM, VmRSS) in kB from /proc/PID/status; (None, None) once the process is gone."""
+    hwm = rss = None
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
+                    hwm = int(line.split()[1])
+                elif line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+                    break
     except OSError:
         pass
-    return None
+    return hwm, rss
 
 
 def child_of(pid):
@@ -125,6 +140,7 @@ def main():
     p = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
     hwm = [None]
     procs = {}  # pid -> [cmd, max VmHWM kB]
+    tree = [0, []]  # max over samples of the summed VmRSS, and that sample's processes
     done = threading.Event()
 
     def sample():
@@ -136,8 +152,9 @@ def main():
                 h = vmhwm(target)
                 if h is not None and not done.is_set():
                     hwm[0] = h
+                total, now = 0, []
                 for d in [target] + descendants(target):
-                    h = vmhwm(d)
+                    h, rss = mem(d)
                     if h is None or done.is_set():
                         continue
                     e = procs.get(d)
@@ -149,6 +166,11 @@ def main():
                     elif e[0] != short_cmd(d) and short_cmd(d) is not None:
                         e[0] = short_cmd(d)  # exec'd since the last sample (sh -> cat)
                     e[1] = max(e[1], h)
+                    if rss is not None:
+                        total += rss
+                        now.append({"cmd": e[0], "rss_kb": rss})
+                if total > tree[0] and not done.is_set():
+                    tree[0], tree[1] = total, now
             done.wait(0.02)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -180,6 +202,8 @@ def main():
         "sys_s": ru.ru_stime,
         "rss_floor_kb": floor,
         "procs": [{"cmd": c, "vmhwm_kb": h} for c, h in procs.values()],
+        "tree_peak_kb": tree[0] or None,
+        "tree_peak_procs": tree[1],
     }))
 
 

@@ -58,6 +58,7 @@ import { fileURLToPath } from 'node:url';
 import { generate, DATA_DIR, STATE_EVERY } from './generate.mjs';
 import { kitBench, KIT_IDS } from './kit-bench.mjs';
 import { processorBench, PROC_IDS } from './processor-bench.mjs';
+import { pipelinesBench, PIPE13_IDS, PIPE13_GROUP } from './pipelines-bench.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -98,7 +99,11 @@ if (only?.has('kit')) for (const id of KIT_IDS) only.add(id);
 if (only?.has('processor')) for (const id of PROC_IDS) only.add(id);
 const procWanted = only !== undefined && PROC_IDS.some((id) => only.has(id));
 const procRecords = num(opt('--processor-records', quick ? 50_000 : 200_000));
-const kitOnly = only !== undefined && [...only].every((id) => id === 'kit' || KIT_IDS.includes(id) || id === 'processor' || PROC_IDS.includes(id));
+const kitOnly = only !== undefined && [...only].every((id) => id === 'kit' || KIT_IDS.includes(id) || id === 'processor' || PROC_IDS.includes(id) || id === PIPE13_GROUP || PIPE13_IDS.includes(id));
+// the issue-13 pipeline rows (bench/pipelines-bench.mjs; `--only singer-pipe`; also in the default run)
+const pipe13Wanted = !only || only.has(PIPE13_GROUP) || PIPE13_IDS.some((id) => only.has(id));
+const singerRecords = num(opt('--singer-records', quick ? 100_000 : 1_000_000));
+const singerSmall = num(opt('--singer-small', 1000));
 const kitWanted = !only || KIT_IDS.some((id) => only.has(id));
 const pipeRecords = num(opt('--pipe-records', quick ? 50_000 : 200_000));
 const resultsPath = argv.includes('--no-results') ? undefined : opt('--results', join(BENCH, 'results.md'));
@@ -667,8 +672,12 @@ async function main() {
   if (kit?.failed) failed = true;
   const proc = procWanted ? await processorBench({ root: ROOT, runs, records: procRecords, only, log, tmp: join(TMP, 'processor') }) : undefined;
   if (proc?.failed) failed = true;
+  const p13 = pipe13Wanted ? await pipelinesBench({ root: ROOT, runs, records: singerRecords, small: singerSmall, only, log, tmp: join(TMP, 'pipelines'), installPeers: !argv.includes('--no-install-peers') }) : undefined;
+  if (p13?.failed) failed = true;
+  if (p13?.markdown) console.log(`\n${p13.markdown}`);
+  if (proc?.failed) failed = true;
   rmSync(TMP, { recursive: true, force: true });
-  const tgt = [targets(bySize), pipe ? pipeTargets(pipe.n, pipe.rows) : '', kit?.targets ?? '', proc?.targets ?? ''].filter(Boolean).join('\n');
+  const tgt = [targets(bySize), pipe ? pipeTargets(pipe.n, pipe.rows) : '', kit?.targets ?? '', proc?.targets ?? '', p13?.targets ?? ''].filter(Boolean).join('\n');
   console.log(`Targets:\n${tgt}\n`);
   const secs = (Date.now() - started) / 1000;
   log(`bench time ${secs.toFixed(0)} s`);
@@ -689,6 +698,7 @@ async function main() {
       ...(pipe ? [`## Pipelines and shims: ${fmtInt(pipe.n)} records (${(pipe.bytes / MB).toFixed(0)} MB as protocol RECORD lines)`, '', pipeTable(pipe.rows), '', PIPE_NOTES, ''] : []),
       ...(kit ? [kit.markdown] : []),
       ...(proc?.markdown ? [proc.markdown] : []),
+      ...(p13?.markdown ? [p13.markdown] : []),
       '## Targets',
       '',
       tgt,
@@ -702,6 +712,7 @@ async function main() {
       ...[...bySize, ...(pipe ? [[pipe.n, pipe.rows]] : [])].flatMap(([n, rows]) => [
         `- ${fmtInt(n)} records: ` + rows.map((r) => `${r.id}: ${r.runs.map((x) => `${x.wall_s.toFixed(2)}/${fmt((x.maxrss_kb * 1024) / MB, 0)}`).join(' ')}`).join('; '),
       ]),
+      ...(p13?.raw ? [p13.raw] : []),
       '',
     ].join('\n');
     writeFileSync(resultsPath, md);

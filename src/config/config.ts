@@ -4,11 +4,11 @@
 // the file they came from, never over a `${VAR}` placeholder.
 
 import { chmodSync, realpathSync, statSync } from 'node:fs';
-import { isMap, isScalar, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { setPath, getPath, stringifyLossless, isPlainObject, defineOwn, ownValue, LosslessNumber, type LosslessValue } from '../json/lossless.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { parseConfigFile, parseJsonText, readText, losslessToYaml, type ParsedConfigFile } from './formats.js';
+import { parseConfigFile, parseJsonText, readText, losslessToYaml, yamlLib, type ParsedConfigFile } from './formats.js';
 import { interpolateString, placeholderVariables, escapeLiteral } from './interpolate.js';
 
 export { interpolateString, escapeLiteral } from './interpolate.js';
@@ -206,6 +206,7 @@ function yamlSet(doc: Document, path: string[], value: LosslessValue | undefined
     if (doc.hasIn(path)) doc.deleteIn(path);
     return;
   }
+  const { isMap, isScalar } = yamlLib();
   for (let i = 1; i < path.length; i++) {
     const prefix = path.slice(0, i);
     if (!isMap(doc.getIn(prefix, true))) doc.setIn(prefix, doc.createNode({}));

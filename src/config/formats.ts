@@ -10,9 +10,18 @@
 
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseDocument, isMap, isSeq, isScalar, isAlias, type Document, type Tags } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Tags } from 'yaml';
+import type * as YamlModule from 'yaml';
 import { ConfigError } from '../errors.js';
 import { parseLossless, isPlainObject, defineOwn, LosslessNumber, JsonSyntaxError, type LosslessValue } from '../json/lossless.js';
+
+// The yaml package (about 30 ms to load) is loaded when a YAML file is read or written, not at
+// start-up: a run with JSON configs never loads it (test/cli/startup.test.ts).
+let yamlModule: typeof YamlModule | undefined;
+export function yamlLib(): typeof YamlModule {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YamlModule);
+}
 
 export type ConfigFormat = 'json' | 'yaml';
 
@@ -137,6 +146,7 @@ function bigToLossless(b: bigint): LosslessValue {
 export function yamlToLossless(node: unknown, doc: Document, depth = 0): LosslessValue {
   if (depth > 2000) throw new Error('nesting too deep');
   if (node === null || node === undefined) return null;
+  const { isAlias, isMap, isSeq, isScalar } = yamlLib();
   if (isAlias(node)) return yamlToLossless(node.resolve(doc), doc, depth + 1);
   if (isMap(node)) {
     const obj: Record<string, LosslessValue> = {};
@@ -233,6 +243,7 @@ export function yamlProblem(code: string, message: string): string {
 
 /** The keys (and item indexes) down to the YAML node at `pos`, as far as the document was parsed. */
 function yamlPathAt(node: unknown, pos: number, out: string[] = []): string[] {
+  const { isMap, isSeq, isScalar } = yamlLib();
   if (isMap(node)) {
     for (const pair of node.items) {
       const v = pair.value as { range?: [number, number, number] } | null;
@@ -277,7 +288,7 @@ export function parseJsonText(file: string, what: string, text: string, allowCom
 }
 
 export function parseYamlText(file: string, what: string, text: string): { value: LosslessValue; doc: Document.Parsed } {
-  const doc = parseDocument(text, YAML_PARSE_OPTIONS);
+  const doc = yamlLib().parseDocument(text, YAML_PARSE_OPTIONS);
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0];

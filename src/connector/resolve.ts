@@ -28,6 +28,11 @@ export interface ConnectorRef {
   onStopSync?: (() => void) | undefined;
   /** Set when the connector was named through a registry file. */
   registry?: RegistryEntry | undefined;
+  /**
+   * A Singer connector the host speaks to in-process (`protocol: singer`): command/args are the
+   * tap or target itself, not a shim. Unset: it speaks the protocol.
+   */
+  dialect?: 'singer-tap' | 'singer-target' | undefined;
 }
 
 export interface ResolveOptions {
@@ -127,10 +132,8 @@ export function pickObjectName(explicit: string | undefined, fromOption: string 
 export async function resolveConnector(ref: string | readonly string[], opts: ResolveOptions = {}): Promise<ConnectorRef> {
   const r = await resolveBare(ref, opts);
   if (opts.protocol !== 'singer' || r.display.startsWith('singer:')) return r;
-  if (opts.role === 'destination') {
-    const { singerTargetConnector } = await import('../shims/singer-target.js');
-    return singerTargetConnector(r);
-  }
+  // a Singer target is written to in-process (src/dialect/singer-target.ts): the target itself
+  if (opts.role === 'destination') return r.dialect ? r : { ...r, display: `singer:${r.display}`, dialect: 'singer-target' };
   const { singerTapConnector } = await import('../shims/singer-tap.js');
   return singerTapConnector(r);
 }

@@ -4,11 +4,20 @@
 // - json (for machines): pino's JSON lines, one object per entry.
 // `--log-format` chooses, else $CONNECTOR_HOST_LOG_FORMAT, else text.
 
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, LevelWithSilent } from 'pino';
+import type * as PinoModule from 'pino';
 import { UsageError } from '../errors.js';
 import { textFormatter } from './text.js';
 
 export type { Logger };
+
+// pino is loaded when the first logger is made, not when this module is (`host --version` and
+// `--help` never load it).
+let pinoModule: typeof PinoModule | undefined;
+function pinoLib(): typeof PinoModule.pino {
+  return (pinoModule ??= createRequire(import.meta.url)('pino') as typeof PinoModule).pino;
+}
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['text', 'json'] as const;
@@ -52,6 +61,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
+  const pino = pinoLib();
   const level = opts.level ?? 'info';
   const fd = opts.fd ?? 2;
   const format: LogFormat = opts.format ?? (opts.pretty === undefined ? resolveLogFormat(undefined) : opts.pretty ? 'text' : 'json');
@@ -66,7 +76,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 
 /** A logger that prints nothing (library default). */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return pinoLib()({ level: 'silent' });
 }
 
 /** Map a connector's level names (Airbyte LOG levels, Python logging words) to pino's. */

@@ -28,6 +28,7 @@ import { recordHistory } from '../state/history.js';
 import { readStateFile, emptyState, stateForConnector, checkStateFile, writeStateFile, type StoredState, type RunInput } from '../state/state.js';
 import { existsSync } from 'node:fs';
 import type { ProcessorOptions, ProcessorChild } from './processor.js';
+import { DEFAULTS } from './defaults.js';
 
 export type ConnectorInput = string | readonly string[] | ConnectorRef;
 
@@ -55,14 +56,7 @@ export interface ConfigInput {
   configUri?: string | undefined;
 }
 
-export const DEFAULTS = {
-  timeoutMs: 5 * 60_000,
-  killGraceMs: 10_000,
-  heartbeatMs: 3 * 60 * 60_000,
-  maxLineBytes: 64 * 1024 * 1024,
-  commitIntervalMs: 1000,
-  validate: 'off' as ValidateMode,
-};
+export { DEFAULTS };
 
 async function toRef(c: ConnectorInput, o: CommonOptions = {}): Promise<ConnectorRef> {
   if (typeof c === 'object' && !Array.isArray(c) && 'command' in (c as object)) return c as ConnectorRef;

@@ -14,8 +14,7 @@ import { join } from 'node:path';
 import { createLogger, LOG_LEVELS, type Logger } from '../log/logger.js';
 import { HostError, UsageError, ConfigError, StateError } from '../errors.js';
 import { resolveConnector, type ConnectorRef } from '../connector/resolve.js';
-import { registerBuiltinReferenceKinds } from '../connector/register-builtins.js';
-import { registerGitAndDockerReferenceKinds } from '../connector/register-git-docker.js';
+import { registerReferenceKinds } from '../connector/reference-kinds.js';
 import { spec, discover, readWith, type CommonOptions } from '../run/operations.js';
 import type { Message } from '../run/simple-command.js';
 import type { ReadSink } from '../run/sink.js';
@@ -484,8 +483,7 @@ function report(e: unknown, logger: Logger | undefined): number {
 
 /** The standalone shim: answer one Singer tap invocation; returns the exit code (never throws). */
 export async function runProtocolTap(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  registerBuiltinReferenceKinds();
-  registerGitAndDockerReferenceKinds();
+  registerReferenceKinds();
   let logger: Logger | undefined;
   // SIGTERM (Meltano stopping the tap when the target died) stops the source's process group
   const controller = new AbortController();

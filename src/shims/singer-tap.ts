@@ -7,18 +7,14 @@
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readFileSync, createReadStream } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve, basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
 import type { ConnectorRef } from '../connector/resolve.js';
 import { parseLossless, stringifyLossless, isPlainObject, defineOwn, ownValue, type LosslessValue } from '../json/lossless.js';
-import { skipWs, skipString, skipValue, isKey, hasBackslash } from '../json/scan.js';
-import { LineFramer } from '../io/line-framer.js';
 import { PrivateDir } from '../io/temp-dir.js';
 import { checkNumber, seconds } from '../cli/numbers.js';
-import { lookalike, typeText } from '../run/message-shape.js';
+import { StreamRoutes, SingerTapReader, runSingerSync, type SingerEmitter, type StreamTarget, type SyncOutcome } from '../dialect/singer-source.js';
 
 /** Where the standalone shim lives in the package (dist/shims/ -> shims/). */
 export const SINGER_TAP_SHIM = resolve(import.meta.dirname, '..', '..', 'shims', 'singer-tap.mjs');
@@ -647,104 +643,23 @@ export function selectEntry(original: Json, configured: Json | undefined, legacy
   return entry;
 }
 
-// ---------------------------------------------------------------- reading
+// ---------------------------------------------------------------- reading: src/dialect/singer-source.ts, as protocol lines on stdout
 
-/** The exact bytes of a top-level key's value in a JSON object line, or undefined. */
-export function rawField(line: string, key: string): string | undefined {
-  const b = Buffer.from(line, 'utf8');
-  const end = b.length;
-  let i = skipWs(b, 0, end);
-  if (b[i] !== 0x7b) return undefined;
-  i = skipWs(b, i + 1, end);
-  if (b[i] === 0x7d) return undefined;
-  for (;;) {
-    if (b[i] !== 0x22) return undefined;
-    const ke = skipString(b, i, end);
-    if (ke < 0) return undefined;
-    const k = JSON.parse(b.toString('utf8', i, ke)) as string;
-    i = skipWs(b, ke, end);
-    if (b[i] !== 0x3a) return undefined;
-    i = skipWs(b, i + 1, end);
-    const vs = i;
-    i = skipValue(b, i, end);
-    if (i < 0) return undefined;
-    if (k === key) return b.toString('utf8', vs, i);
-    i = skipWs(b, i, end);
-    if (b[i] !== 0x2c) return undefined;
-    i = skipWs(b, i + 1, end);
-  }
-}
+export { rawField } from '../dialect/singer-source.js';
 
-interface StreamTarget {
-  name: string;
-  namespace?: string;
-}
-
-function displayTarget(t: StreamTarget): string {
-  return t.namespace ? `${t.namespace}.${t.name}` : t.name;
-}
+const OUT_BYTES = 256 * 1024;
+const STDOUT_BACKLOG = 4 * 1024 * 1024;
+const NL = 0x0a;
 
 /**
- * Which selected stream a Singer message's `stream` names. A tap_stream_id names its stream
- * exactly and wins; `stream` and `table_name` are aliases, and an alias that two selected
- * streams share cannot route a message: that is an error, never a guess.
+ * Node writes to a pipe on stdout synchronously (on Linux), so each write waits for the host
+ * to read it and the shim cannot read the tap meanwhile. For the read the pipe is made
+ * non-blocking: writes queue (bounded by STDOUT_BACKLOG below) and are flushed by the event
+ * loop, which also runs until they are written before the process exits.
  */
-class StreamRoutes {
-  private readonly exact = new Map<string, StreamTarget>();
-  private readonly aliases = new Map<string, StreamTarget[]>();
-  private count = 0;
-
-  add(entry: Json, t: StreamTarget): void {
-    this.count++;
-    const id = entry.tap_stream_id;
-    if (id !== undefined && id !== null && !this.exact.has(String(id))) this.exact.set(String(id), t);
-    for (const k of [entry.stream, entry.table_name]) {
-      if (k === undefined || k === null) continue;
-      const list = this.aliases.get(String(k)) ?? [];
-      if (!list.includes(t)) list.push(t);
-      this.aliases.set(String(k), list);
-    }
-  }
-
-  /** The number of selected streams. */
-  get size(): number {
-    return this.count;
-  }
-
-  /** The target of a message about `stream` (a stream not in the catalog keeps its name). */
-  resolve(stream: string, type: string): StreamTarget {
-    const t = this.exact.get(stream);
-    if (t) return t;
-    const list = this.aliases.get(stream);
-    if (!list) return { name: stream };
-    if (list.length === 1) return list[0]!;
-    throw Object.assign(
-      new Error(`the tap sent a ${type} for stream ${JSON.stringify(stream)}, a name that ${list.length} selected streams share (${list.map(displayTarget).join(', ')}): it cannot be routed; select only one of them`),
-      { ft: 'config_error' },
-    );
-  }
-}
-
-/** A protocol RECORD up to its data: `{"type":"RECORD","record":{"stream":…,"data":`. */
-function recordPrefix(t: StreamTarget): string {
-  return `{"type":"RECORD","record":{"stream":${JSON.stringify(t.name)},${t.namespace ? `"namespace":${JSON.stringify(t.namespace)},` : ''}"data":`;
-}
-
-function recordLine(t: StreamTarget, data: string): string {
-  return `${recordPrefix(t)}${data},"emitted_at":${Date.now()}}}`;
-}
-
-async function streamBatchFile(url: string, gzip: boolean, t: StreamTarget): Promise<number> {
-  const path = fileURLToPath(url);
-  let input: NodeJS.ReadableStream = createReadStream(path);
-  if (gzip || path.endsWith('.gz')) input = input.pipe(createGunzip());
-  let n = 0;
-  for await (const l of createInterface({ input, crlfDelay: Infinity })) {
-    if (!l.trim()) continue;
-    await writeLine(recordLine(t, l.trim()));
-    n++;
-  }
-  return n;
+function asyncStdout(): void {
+  const handle = (process.stdout as unknown as { _handle?: { setBlocking?: (b: boolean) => unknown } })._handle;
+  handle?.setBlocking?.(false);
 }
 
 function streamStatusLine(t: StreamTarget, status: 'STARTED' | 'COMPLETE', version: string): string {
@@ -753,226 +668,58 @@ function streamStatusLine(t: StreamTarget, status: 'STARTED' | 'COMPLETE', versi
 }
 
 /**
- * Singer table versions → TRACE STREAM_STATUS carrying `activate_version` (a host extension):
- * STARTED when a version begins — its first ACTIVATE_VERSION, or its first RECORD when none was
- * seen yet (pipelinewise taps send ACTIVATE_VERSION only at the end after their first run) —
- * and COMPLETE on the ACTIVATE_VERSION that closes it. The writer puts the records from STARTED
- * on in a replacement for the stream's data, swapped in at COMPLETE. A tap that sends
- * ACTIVATE_VERSION only before the records (opening, never closing) and exits 0 gets its COMPLETE
- * at the end: in Singer the opening message already means "this version replaces the data".
+ * The shim's emitter: the reader's calls as Airbyte protocol lines, in order, in one output
+ * buffer written once per input chunk (or when full) instead of one write per record; a
+ * RECORD is its data bytes between a cached per-stream prefix and a suffix.
  */
-class VersionTracker {
-  // per stream (namespace, name): the current version, whether it was closed, whether an ACTIVATE_VERSION opened it
-  private readonly current = new Map<string, { t: StreamTarget; version: string; complete: boolean; opened: boolean }>();
-
-  private key(t: StreamTarget): string {
-    return `${t.namespace ?? ''}\u0000${t.name}`;
-  }
-
-  private start(t: StreamTarget, version: string, opened: boolean): Promise<void> | void {
-    this.current.set(this.key(t), { t, version, complete: false, opened });
-    return writeLine(streamStatusLine(t, 'STARTED', version));
-  }
-
-  /** A RECORD of this version needs no STREAM_STATUS. */
-  isCurrent(t: StreamTarget, version: string): boolean {
-    return this.current.get(this.key(t))?.version === version;
-  }
-
-  record(t: StreamTarget, version: string): Promise<void> | void {
-    const c = this.current.get(this.key(t));
-    if (!c || c.version !== version) return this.start(t, version, false);
-  }
-
-  activate(t: StreamTarget, version: string): Promise<void> | void {
-    const c = this.current.get(this.key(t));
-    if (!c || c.version !== version) return this.start(t, version, true);
-    if (c.complete) return;
-    c.complete = true;
-    return writeLine(streamStatusLine(t, 'COMPLETE', version));
-  }
-
-  /** The tap exited 0: close the versions an ACTIVATE_VERSION opened and none closed. */
-  async finish(): Promise<void> {
-    for (const c of this.current.values()) if (c.opened && !c.complete) await this.activate(c.t, c.version);
-  }
-}
-
-/** Lines on the tap's stdout that are not Singer messages (print() debugging): warned about, capped. */
-const SINGER_TYPES = new Set(['SCHEMA', 'RECORD', 'STATE', 'ACTIVATE_VERSION', 'BATCH']);
-// where a Singer RECORD and STATE carry their payload
-const SINGER_PAYLOAD = { record: 'record', state: 'value' };
-
-class NoiseReporter {
-  private static readonly MAX = 20;
-  private count = 0;
-
-  report(lineNo: number, line: string, what: string): Promise<void> | void {
-    this.count++;
-    if (this.count > NoiseReporter.MAX) return;
-    const more = this.count === NoiseReporter.MAX ? ' (further such lines are only counted)' : '';
-    return log('WARN', `the Singer tap's stdout line ${lineNo} ${what}; ignored${more}: ${JSON.stringify(line.slice(0, 120))}`);
-  }
-
-  summary(): Promise<void> | void {
-    if (this.count > NoiseReporter.MAX) return log('WARN', `the Singer tap printed ${this.count} lines on stdout that are not Singer messages (ignored)`);
-  }
-}
-
-// ---------------------------------------------------------------- the fast path for RECORD lines
-
-const OUT_BYTES = 256 * 1024;
-/** A longer stdout line from the tap fails the run (Meltano's default limit is 50 MiB). */
-const MAX_LINE_BYTES = 256 * 1024 * 1024;
-
-/** Where scanRecord found the parts of a RECORD line: [start, end) byte offsets. */
-const scanned = { streamStart: 0, streamEnd: 0, recordStart: 0, recordEnd: 0, versionStart: -1, versionEnd: -1 };
-
-/**
- * One pass over the top-level keys of a line: true for a plain Singer RECORD — `"type":"RECORD"`
- * (upper case), a string `stream`, an object `record`, each key once and none escaped, valid JSON
- * around them — its parts in `scanned` (`version` too, when present and not null). Anything else
- * (another type, odd spellings, bad JSON) is false and takes the full parse.
- */
-/**
- * The end (one past the closing brace) of the object at b[i], found by counting brackets
- * outside strings, without checking what is inside; -1 when it does not close before `end`.
- */
-function skipObjectLoose(b: Uint8Array, i: number, end: number): number {
-  let depth = 0;
-  for (; i < end; i++) {
-    const c = b[i];
-    if (c === 0x22) {
-      for (i++; i < end; i++) {
-        const d = b[i];
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
-      }
-      if (i >= end) return -1;
-    } else if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) {
-      if (--depth === 0) return i + 1;
-    }
-  }
-  return -1;
-}
-
-function scanRecord(b: Buffer, start: number, end: number): boolean {
-  let i = skipWs(b, start, end);
-  if (b[i] !== 0x7b) return false;
-  i = skipWs(b, i + 1, end);
-  let type = false;
-  let stream = false;
-  let record = false;
-  let version = false;
-  scanned.versionStart = -1;
-  for (;;) {
-    if (b[i] !== 0x22) return false;
-    const ke = skipString(b, i, end);
-    if (ke < 0) return false;
-    const ks = i + 1;
-    i = skipWs(b, ke, end);
-    if (b[i] !== 0x3a) return false;
-    const vs = skipWs(b, i + 1, end);
-    // the record object (most of the line) is only delimited here: the host's scanner checks
-    // its grammar when it reads the data bytes the shim passes on
-    i = b[vs] === 0x7b && isKey(b, ks, ke - 1, 'record') ? skipObjectLoose(b, vs, end) : skipValue(b, vs, end);
-    if (i < 0) return false;
-    if (isKey(b, ks, ke - 1, 'type')) {
-      if (type || !isKey(b, vs, i, '"RECORD"')) return false;
-      type = true;
-    } else if (isKey(b, ks, ke - 1, 'stream')) {
-      if (stream || b[vs] !== 0x22) return false;
-      stream = true;
-      scanned.streamStart = vs;
-      scanned.streamEnd = i;
-    } else if (isKey(b, ks, ke - 1, 'record')) {
-      if (record || b[vs] !== 0x7b) return false;
-      record = true;
-      scanned.recordStart = vs;
-      scanned.recordEnd = i;
-    } else if (isKey(b, ks, ke - 1, 'version')) {
-      if (version) return false;
-      version = true;
-      if (b[vs] !== 0x6e) {
-        scanned.versionStart = vs;
-        scanned.versionEnd = i;
-      }
-    } else if (hasBackslash(b, ks, ke - 1)) return false; // could be an escaped "type"
-    i = skipWs(b, i, end);
-    if (b[i] === 0x2c) {
-      i = skipWs(b, i + 1, end);
-      continue;
-    }
-    if (b[i] !== 0x7d) return false;
-    return type && stream && record && skipWs(b, i + 1, end) === end;
-  }
-}
-
-interface FastStream {
-  /** The `stream` value's bytes as the tap wrote them, quotes included. */
-  raw: Buffer;
-  target: StreamTarget;
-  prefix: Buffer;
-}
-
-/**
- * Plain RECORD lines straight to stdout as bytes: the record's bytes copied after a cached
- * per-stream prefix into one output buffer, written once per input chunk (or when full) instead
- * of one write per record. The caller flushes before it writes anything else, so order is kept.
- */
-class RecordWriter {
+class ProtocolLines implements SingerEmitter {
   private out = Buffer.allocUnsafe(OUT_BYTES);
   private pos = 0;
   private suffix = Buffer.from('');
-  private last: FastStream | undefined;
-  private readonly byName = new Map<string, FastStream>();
+  private readonly prefixes = new Map<string, Buffer>();
   /** stdout asked us to wait ('drain'). */
-  blocked = false;
+  private blocked = false;
 
-  constructor(
-    private readonly routes: StreamRoutes,
-    private readonly versions: VersionTracker,
-  ) {
+  constructor() {
     this.stamp();
   }
 
-  /** The line as a RECORD written (true), or false: the caller takes the slow path. */
-  tryRecord(b: Buffer, start: number, end: number): boolean {
-    if (!scanRecord(b, start, end)) return false;
-    const s = this.stream(b, scanned.streamStart, scanned.streamEnd);
-    if (!s) return false;
-    if (scanned.versionStart >= 0 && !this.versions.isCurrent(s.target, b.toString('utf8', scanned.versionStart, scanned.versionEnd))) return false;
-    const { recordStart, recordEnd } = scanned;
-    const need = s.prefix.length + (recordEnd - recordStart) + this.suffix.length;
-    if (this.pos + need > this.out.length) {
-      this.flushSync();
-      if (need > this.out.length) this.out = Buffer.allocUnsafe(need);
-    }
-    const o = this.out;
-    this.pos += s.prefix.copy(o, this.pos);
-    this.pos += b.copy(o, this.pos, recordStart, recordEnd);
-    this.pos += this.suffix.copy(o, this.pos);
-    return true;
+  private reserve(n: number): void {
+    if (this.pos + n <= this.out.length) return;
+    this.flushSync();
+    if (n > this.out.length) this.out = Buffer.allocUnsafe(n);
   }
 
-  private stream(b: Buffer, start: number, end: number): FastStream | undefined {
-    const last = this.last;
-    if (last && last.raw.length === end - start && b.compare(last.raw, 0, last.raw.length, start, end) === 0) return last;
-    const name = hasBackslash(b, start + 1, end - 1) ? (JSON.parse(b.toString('utf8', start, end)) as string) : b.toString('utf8', start + 1, end - 1);
-    let s = this.byName.get(name);
-    if (!s) {
-      let target: StreamTarget;
-      try {
-        target = this.routes.resolve(name, 'RECORD');
-      } catch {
-        return undefined; // ambiguous: the slow path reports it
-      }
-      s = { raw: Buffer.from(b.subarray(start, end)), target, prefix: Buffer.from(recordPrefix(target)) };
-      this.byName.set(name, s);
+  private text(line: string): void {
+    this.reserve(Buffer.byteLength(line) + 1);
+    this.pos += this.out.write(line, this.pos);
+    this.out[this.pos++] = NL;
+  }
+
+  record(t: StreamTarget, data: Buffer, ds: number, de: number): void {
+    const key = `${t.namespace ?? ''}\u0000${t.name}`;
+    let prefix = this.prefixes.get(key);
+    if (!prefix) {
+      prefix = Buffer.from(`{"type":"RECORD","record":{"stream":${JSON.stringify(t.name)},${t.namespace ? `"namespace":${JSON.stringify(t.namespace)},` : ''}"data":`);
+      this.prefixes.set(key, prefix);
     }
-    if (s.raw.length === end - start && b.compare(s.raw, 0, s.raw.length, start, end) === 0) this.last = s;
-    return s;
+    this.reserve(prefix.length + (de - ds) + this.suffix.length);
+    const o = this.out;
+    this.pos += prefix.copy(o, this.pos);
+    this.pos += data.copy(o, this.pos, ds, de);
+    this.pos += this.suffix.copy(o, this.pos);
+  }
+
+  state(raw: string): void {
+    this.text(`{"type":"STATE","state":{"type":"LEGACY","data":${raw}}}`);
+  }
+
+  streamStatus(t: StreamTarget, status: 'STARTED' | 'COMPLETE', version: string): void {
+    this.text(streamStatusLine(t, status, version));
+  }
+
+  log(level: string, message: string): void {
+    this.text(JSON.stringify({ type: 'LOG', log: { level, message } }));
   }
 
   private stamp(): void {
@@ -989,8 +736,7 @@ class RecordWriter {
 
   /**
    * Write what is buffered, and wait while stdout is full: only above a few MiB of backlog, so
-   * that the shim goes on reading the tap while the host reads what was written (stdout is
-   * made non-blocking for the read, see asyncStdout).
+   * that the shim goes on reading the tap while the host reads what was written.
    */
   async flush(): Promise<void> {
     this.flushSync();
@@ -1003,160 +749,17 @@ class RecordWriter {
   }
 }
 
-// ---------------------------------------------------------------- the sync
-
-const STDOUT_BACKLOG = 4 * 1024 * 1024;
-
 /**
- * Node writes to a pipe on stdout synchronously (on Linux), so each write waits for the host
- * to read it and the shim cannot read the tap meanwhile. For the read the pipe is made
- * non-blocking: writes queue (bounded by STDOUT_BACKLOG above) and are flushed by the event
- * loop, which also runs until they are written before the process exits.
- */
-function asyncStdout(): void {
-  const handle = (process.stdout as unknown as { _handle?: { setBlocking?: (b: boolean) => unknown } })._handle;
-  handle?.setBlocking?.(false);
-}
-
-interface SyncOutcome {
-  exitCode: number | undefined;
-  tail: string[];
-  sawData: boolean;
-  error?: string;
-  failureType?: 'system_error' | 'config_error';
-  stoppedEarly?: boolean;
-  firstStream?: string;
-}
-
-/**
- * Run a sync. `probe`: stop (SIGTERM the tap) at the first RECORD or BATCH without emitting
- * anything — the check.
+ * Run a sync, its messages as protocol lines on stdout. `probe`: stop (SIGTERM the tap) at the
+ * first RECORD or BATCH without emitting anything — the check.
  */
 async function runSync(tap: TapSpec, extra: string[], routes: StreamRoutes, opts: { probe?: boolean; timeoutMs?: number } = {}): Promise<SyncOutcome> {
   const tail: string[] = [];
   const sub = startTap(tap, extra, tail);
-  const out: SyncOutcome = { exitCode: undefined, tail, sawData: false };
-  let timer: NodeJS.Timeout | undefined;
-  if (opts.timeoutMs) timer = setTimeout(() => { out.stoppedEarly = false; out.error = `no RECORD within ${opts.timeoutMs! / 1000}s`; sub.kill('SIGTERM'); }, opts.timeoutMs);
-  const target = (stream: string, type: string): StreamTarget => routes.resolve(stream, type);
-  const versions = new VersionTracker();
-  const noise = new NoiseReporter();
-  const writer = new RecordWriter(routes, versions);
-
-  // data seen: a probe (check) stops the tap at the first RECORD or BATCH
-  const firstData = (stream: string): boolean => {
-    out.sawData = true;
-    out.firstStream ??= stream;
-    if (!opts.probe) return false;
-    out.stoppedEarly = true;
-    sub.kill('SIGTERM');
-    return true;
-  };
-
-  /** Every line that is not a plain RECORD: a full parse. True: stop reading. */
-  const slowLine = async (line: string, lineNo: number): Promise<boolean> => {
-    if (!line.trim()) return false;
-    let msg: Json;
-    try {
-      msg = parseLossless(line);
-    } catch {
-      await noise.report(lineNo, line, 'is not JSON');
-      return false;
-    }
-    // a RECORD or STATE in all but its type is lost data: stop before a later STATE is passed on
-    const kind = isPlainObject(msg) && !SINGER_TYPES.has(String(msg.type ?? '').toUpperCase()) ? lookalike(msg.type, msg, SINGER_PAYLOAD) : undefined;
-    if (kind) throw new Error(`the tap's stdout line ${lineNo} is a ${kind} in all but its type (${typeText(msg.type)}), so the sync stops before a later STATE is passed on: ${JSON.stringify(line.slice(0, 80))}`);
-    if (!isPlainObject(msg) || typeof msg.type !== 'string') {
-      await noise.report(lineNo, line, `is JSON but not a Singer message (${isPlainObject(msg) ? 'an object without "type"' : 'not an object'})`);
-      return false;
-    }
-    const type = String(msg.type ?? '').toUpperCase();
-    if (type === 'SCHEMA') {
-      out.sawData = true;
-    } else if (type === 'RECORD') {
-      if (firstData(String(msg.stream))) return true;
-      const t = target(String(msg.stream), type);
-      if (msg.version !== undefined && msg.version !== null) await versions.record(t, stringifyLossless(msg.version));
-      const raw = rawField(line, 'record') ?? stringifyLossless(msg.record);
-      await writeLine(recordLine(t, raw));
-    } else if (type === 'STATE') {
-      if (opts.probe) return false;
-      const raw = rawField(line, 'value') ?? stringifyLossless(msg.value);
-      await writeLine(`{"type":"STATE","state":{"type":"LEGACY","data":${raw}}}`);
-    } else if (type === 'BATCH') {
-      if (firstData(String(msg.stream))) return true;
-      const enc = (msg.encoding ?? {}) as Json;
-      if (enc.format && String(enc.format) !== 'jsonl') throw Object.assign(new Error(`BATCH encoding format ${enc.format} is not supported (only jsonl)`), { ft: 'config_error' });
-      for (const u of (msg.manifest ?? []) as LosslessValue[]) {
-        const url = String(u);
-        if (!url.startsWith('file://')) throw Object.assign(new Error(`BATCH file ${url}: only file:// URLs are supported`), { ft: 'config_error' });
-        await streamBatchFile(url, String(enc.compression ?? '') === 'gzip', target(String(msg.stream), type));
-      }
-    } else if (type === 'ACTIVATE_VERSION') {
-      if (opts.probe || msg.version === undefined || msg.version === null) return false;
-      await versions.activate(target(String(msg.stream), type), stringifyLossless(msg.version));
-    } else {
-      await log('DEBUG', `tap message of type ${type || '(none)'} ignored`);
-    }
-    return false;
-  };
-
-  // the lines of one input chunk: (buffer, start, end, line number) four by four
-  const queue: (Buffer | number)[] = [];
-  let tooLong: { lineNo: number; bytes: number } | undefined;
-  const framer = new LineFramer({
-    maxLineBytes: MAX_LINE_BYTES,
-    overflow: 'error',
-    onLine: (buf, start, end, lineNo) => void queue.push(buf, start, end, lineNo),
-    onTooLong: (_head, lineNo, bytes) => void (tooLong ??= { lineNo, bytes }),
-  });
-  /** Handle the queued lines in order. True: stop reading. */
-  const drainQueue = async (): Promise<boolean> => {
-    try {
-      for (let q = 0; q < queue.length; q += 4) {
-        const buf = queue[q] as Buffer;
-        const start = queue[q + 1] as number;
-        const end = queue[q + 2] as number;
-        if (!opts.probe && writer.tryRecord(buf, start, end)) {
-          out.sawData = true;
-          if (writer.blocked) await writer.flush();
-          continue;
-        }
-        await writer.flush();
-        if (await slowLine(buf.toString('utf8', start, end), queue[q + 3] as number)) return true;
-      }
-    } finally {
-      queue.length = 0;
-    }
-    if (tooLong) throw new Error(`the tap's stdout line ${tooLong.lineNo} is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB`);
-    return false;
-  };
-
-  try {
-    let stopped = false;
-    for await (const chunk of sub.stdout) {
-      framer.push(chunk as Buffer);
-      stopped = await drainQueue();
-      await writer.flush();
-      if (stopped) break;
-    }
-    if (!stopped) {
-      framer.end();
-      await drainQueue();
-    }
-  } catch (e) {
-    out.error = (e as Error).message;
-    out.failureType = (e as { ft?: 'config_error' }).ft ?? 'system_error';
-    sub.kill('SIGTERM');
-  }
-  await writer.flush();
-  const r = await sub.exit;
-  if (timer) clearTimeout(timer);
-  await noise.summary();
-  if (r.exitCode === 0 && !out.error && !opts.probe) await versions.finish();
-  out.exitCode = r.exitCode;
-  if (!out.error && r.failed && !out.stoppedEarly) out.error = r.exitCode !== undefined ? `the Singer tap exited with code ${r.exitCode}` : `the Singer tap ${r.error}`;
-  return out;
+  const lines = new ProtocolLines();
+  const flush = () => lines.flush();
+  const reader = new SingerTapReader(routes, lines, { probe: opts.probe, drain: flush });
+  return runSingerSync({ stdout: sub.stdout, kill: () => void sub.kill('SIGTERM'), exit: sub.exit, tail: () => tail }, reader, { timeoutMs: opts.timeoutMs, flush });
 }
 
 function capabilitiesOf(tap: TapSpec, about: About | null): string[] {
@@ -1211,7 +814,7 @@ async function doRead(tap: TapSpec, config: string, catalogFile: string, stateFi
     args.push(useCatalog ? '--catalog' : '--properties', cat.path);
     const r = await runSync(tap, args, targets);
     if (r.error) {
-      await traceError(`Singer tap failed: ${r.error}${r.tail.length ? ` — last stderr: ${r.tail.slice(-5).join(' | ')}` : ''}`, r.failureType ?? 'system_error', r.tail);
+      await traceError(`Singer tap failed: ${r.error}${r.tail.length ? ` — last stderr: ${r.tail.slice(-5).join(' | ')}` : ''}`, r.failureType === 'config_error' ? 'config_error' : 'system_error', r.tail);
       return 1;
     }
     if (targets.size > 0 && !r.sawData) {
