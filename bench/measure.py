@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run one command; print a JSON line with its wall time and peak RSS.
 
-    python3 bench/measure.py [--stdout FILE] [--stderr FILE] -- CMD [ARGS...]
+    python3 bench/measure.py [--stdout FILE] [--stderr FILE] [--timeout S] -- CMD [ARGS...]
 
 Peak RSS (maxrss_kb) is the kernel's ru_maxrss from wait4() on the command. Linux reports
 the max of the process's own peak RSS and the peaks of the descendants IT waited for
@@ -120,11 +120,14 @@ def has_gnu_time():
 def main():
     args = sys.argv[1:]
     out = err = None
+    timeout = None  # seconds; then the command's process group is killed (SIGKILL), "timed_out": true
     while args and args[0] != "--":
         if args[0] == "--stdout":
             out, args = args[1], args[2:]
         elif args[0] == "--stderr":
             err, args = args[1], args[2:]
+        elif args[0] == "--timeout":
+            timeout, args = float(args[1]), args[2:]
         else:
             sys.exit(f"measure.py: unknown option {args[0]}")
     cmd = args[1:]
@@ -137,7 +140,18 @@ def main():
     fo = open(out, "wb") if out else subprocess.DEVNULL
     fe = open(err, "wb") if err else None
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, start_new_session=timeout is not None)
+    timed_out = [False]
+    if timeout is not None:
+        def kill():
+            timed_out[0] = True
+            try:
+                os.killpg(p.pid, 9)
+            except OSError:
+                pass
+        killer = threading.Timer(timeout, kill)
+        killer.daemon = True
+        killer.start()
     hwm = [None]
     procs = {}  # pid -> [cmd, max VmHWM kB]
     tree = [0, []]  # max over samples of the summed VmRSS, and that sample's processes
@@ -178,6 +192,8 @@ def main():
     _, status, ru = os.wait4(p.pid, 0)
     t1 = time.perf_counter()
     done.set()
+    if timeout is not None:
+        killer.cancel()
     th.join()
     if fe:
         fe.close()
@@ -188,9 +204,13 @@ def main():
     floor = None
     if use_time:
         # GNU time writes "Command exited with non-zero status N" first on failure
-        last = open(tfile).read().strip().splitlines()[-1].split()
+        lines = open(tfile).read().strip().splitlines()
+        last = lines[-1].split() if lines else []
         os.unlink(tfile)
-        maxrss, code = int(last[0]), int(last[1])
+        if timed_out[0] or len(last) < 2 or not last[0].isdigit():
+            maxrss, code = maxrss, (-9 if timed_out[0] else code)
+        else:
+            maxrss, code = int(last[0]), int(last[1])
     else:
         floor = 13000
     print(json.dumps({
@@ -203,6 +223,7 @@ def main():
         "rss_floor_kb": floor,
         "procs": [{"cmd": c, "vmhwm_kb": h} for c, h in procs.values()],
         "tree_peak_kb": tree[0] or None,
+        "timed_out": timed_out[0],
         "tree_peak_procs": tree[1],
     }))
 

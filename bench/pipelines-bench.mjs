@@ -39,6 +39,9 @@ import { ensureMeltano, meltanoEnv, meltanoProject, PEERS_DIR } from './install-
 export const PIPE13_IDS = ['sp-pipe', 'sp-host', 'sp-meltano', 'sr-out', 'sr-singer', 'pd-host', 'pd-cat', 'tj-pipe', 'tj-host', 'tj-meltano'];
 export const PIPE13_GROUP = 'singer-pipe';
 const SMALL_MIN_RUNS = 5;
+// a run that hangs (e.g. a runner that never closes the target's stdin) is killed and fails to verify
+const RUN_TIMEOUT_S = 180;
+const WARM = { timeout: RUN_TIMEOUT_S * 1000, killSignal: 'SIGKILL' };
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -95,7 +98,7 @@ export async function pipelinesBench({ root, runs, records, small, only, log, tm
     const a = [MEASURE];
     if (stdout) a.push('--stdout', stdout);
     if (stderr) a.push('--stderr', stderr);
-    a.push('--', ...cmd);
+    a.push('--timeout', String(RUN_TIMEOUT_S), '--', ...cmd);
     const r = spawnSync('python3', a, { encoding: 'utf8', env: env ?? process.env, cwd: cwd ?? root });
     if (r.status !== 0) throw new Error(`measure.py failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop());
@@ -197,6 +200,7 @@ export async function pipelinesBench({ root, runs, records, small, only, log, tm
         try {
           wl.before?.();
           const m = measure(wl.cmd(), wl.io);
+          if (m.timed_out) throw new VerifyError(`${wl.id}: killed after ${RUN_TIMEOUT_S} s (hung)\n${wl.io.stderr ? tailOf(wl.io.stderr) : ''}`);
           if (m.exit !== 0) throw new VerifyError(`${wl.id}: exit ${m.exit}\n${wl.io.stderr ? tailOf(wl.io.stderr) : ''}`);
           const extra = wl.verify(m) ?? {};
           const r = { ...m, ...extra, round };
@@ -267,12 +271,12 @@ export async function pipelinesBench({ root, runs, records, small, only, log, tm
     return lines.join('\n');
   }
 
-  /** Median over the rounds of a/b's per-round records/s ratio (both measured in the same round). */
+  /** Median over the rounds of b's records/s over a's (a the reference row), each pair from one round. */
   const perRound = (a, b) => {
     const xs = [];
     for (const ra of a.runs) {
       const rb = b.runs.find((x) => x.round === ra.round);
-      if (rb) xs.push(rb.wall_s / ra.wall_s);
+      if (rb) xs.push(ra.wall_s / rb.wall_s); // records/s of b over a's, same N
     }
     return xs.length ? median(xs) : undefined;
   };
@@ -329,7 +333,7 @@ export async function pipelinesBench({ root, runs, records, small, only, log, tm
       const env = meltanoEnv(PROJECT, { TAP_REPLAY_FILE: singer.path, TARGET_NULL_REPORT: report('sp-meltano') });
       // first run in a fresh project: system database migrations; not timed
       log('pipelines: a warm-up `meltano run` (not timed) ...');
-      const w = spawnSync(meltano, ['run', 'tap-replay', 'target-null'], { cwd: PROJECT, env: meltanoEnv(PROJECT, { TAP_REPLAY_FILE: (await generate(1000, 'singer', { log })).path, TARGET_NULL_REPORT: f('warm.json') }), encoding: 'utf8' });
+      const w = spawnSync(meltano, ['run', 'tap-replay', 'target-null'], { cwd: PROJECT, env: meltanoEnv(PROJECT, { TAP_REPLAY_FILE: (await generate(1000, 'singer', { log })).path, TARGET_NULL_REPORT: f('warm.json') }), encoding: 'utf8', ...WARM });
       if (w.status !== 0) {
         meltanoWhy = `meltano run failed (exit ${w.status}): ${(w.stderr || '').trim().split('\n').slice(-3).join(' | ')}`;
         log(`pipelines: ${meltanoWhy}`);
@@ -481,7 +485,7 @@ export async function pipelinesBench({ root, runs, records, small, only, log, tm
     // a warm-up host run: installs target-jsonl into .cache/interop when it is missing (the
     // host's pypi: resolver, as scripts/install-interop.mjs does), and warms the caches; not timed
     log(`pipelines: a warm-up \`host run\` into ${TJ_REF} (not timed; installs it into .cache/interop if missing) ...`);
-    const w = spawnSync(hostCmd('tj-warm')[0], hostCmd('tj-warm').slice(1), { encoding: 'utf8', cwd: root });
+    const w = spawnSync(hostCmd('tj-warm')[0], hostCmd('tj-warm').slice(1), { encoding: 'utf8', cwd: root, ...WARM });
     const exe = tjExecutable();
     if (w.status !== 0 || !exe) {
       log(`pipelines: target-jsonl rows skipped: the warm-up run failed (exit ${w.status}): ${(w.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
@@ -530,7 +534,7 @@ export async function pipelinesBench({ root, runs, records, small, only, log, tm
         meltanoProject(PROJECT, { targetJsonl: exe });
         const job = 'dev:tap-replay-to-target-jsonl';
         const env = meltanoEnv(PROJECT, { TAP_REPLAY_FILE: singer.path, TARGET_JSONL_DESTINATION_PATH: out('tj-meltano'), TARGET_JSONL_DO_TIMESTAMP_FILE: 'false' });
-        const mw = spawnSync(meltano, ['run', 'tap-replay', 'target-jsonl'], { cwd: PROJECT, env, encoding: 'utf8' });
+        const mw = spawnSync(meltano, ['run', 'tap-replay', 'target-jsonl'], { cwd: PROJECT, env, encoding: 'utf8', ...WARM });
         if (mw.status !== 0) log(`pipelines: tj-meltano skipped: meltano run failed (exit ${mw.status}): ${(mw.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
         else
           wls.push({

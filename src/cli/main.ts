@@ -7,20 +7,42 @@ import { createLogger, resolveLogFormat, LOG_LEVELS, LOG_FORMATS, type Logger } 
 import { escapeControls } from '../log/text.js';
 import { HostError, EXIT, UsageError, InterruptedError } from '../errors.js';
 import { stringifyLossless } from '../json/lossless.js';
-import { spec, check, discover, readWith, DEFAULTS, type CommonOptions, type ReadOptions, type ReadResult } from '../run/operations.js';
-import { parseStreamList } from '../catalog/configure.js';
-import { parseSelectList } from '../catalog/select.js';
-import { formatSummary, stateSnapshot } from './summary.js';
+import type { CommonOptions, ReadOptions, ReadResult } from '../run/operations.js';
+import { DEFAULTS } from '../run/defaults.js';
 import { LiveView, progressMode, type ProgressOption } from './progress.js';
 import { stateOptions, stateCommand } from './state.js';
 import { numberOption, seconds, LINE_BYTES, type NumberRule } from './numbers.js';
 import type { ValidateMode } from '../run/read-engine.js';
 
-import { registerBuiltinReferenceKinds } from '../connector/register-builtins.js';
-import { registerGitAndDockerReferenceKinds } from '../connector/register-git-docker.js';
+import { registerReferenceKinds } from '../connector/reference-kinds.js';
 
-registerBuiltinReferenceKinds();
-registerGitAndDockerReferenceKinds();
+// pypi:, npm:, manifest:, git:, docker: by name; each kind's module is imported on first use
+registerReferenceKinds();
+
+/**
+ * The engine and what a run needs, imported by the commands that run a connector, so that
+ * `--version`, `--help` and a usage error load none of it (test/cli/startup.test.ts).
+ */
+async function runModules() {
+  const [ops, configure, select, summary] = await Promise.all([
+    import('../run/operations.js'),
+    import('../catalog/configure.js'),
+    import('../catalog/select.js'),
+    import('./summary.js'),
+  ]);
+  return { ...ops, parseStreamList: configure.parseStreamList, parseSelectList: select.parseSelectList, formatSummary: summary.formatSummary, stateSnapshot: summary.stateSnapshot };
+}
+type RunModules = Awaited<ReturnType<typeof runModules>>;
+
+/**
+ * yargs renders the whole help text after every command it runs (kept for a failure message
+ * that this CLI never shows: .fail() below turns failures into errors): about 100 ms of every
+ * invocation. --help renders it as before.
+ */
+function skipHelpCache(cli: Argv): void {
+  const usage = (cli as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
 
 /** `--limit`: a whole number of records per stream; `--sample` without it. */
 const RECORD_LIMIT: NumberRule = { min: 1, minInclusive: true, max: Number.MAX_SAFE_INTEGER, integer: true, unit: 'a whole number of records' };
@@ -161,7 +183,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('processor-packages', { type: 'string', describe: "Python packages for the processor, installed once into a cached venv: 'p1==1.0.1,p2==0.0.2'" })
       .option('processor-vars', { type: 'string', describe: 'a JSON file {"args": [...], "kwargs": {...}} passed to the processor function' })
       .option('processor-errors', { choices: ['fail', 'skip'], default: 'fail', describe: 'a record the processor raises on: fail the run (exit 7), or skip it (counted and logged)' });
-  const readArgs = (a: Common & Record<string, unknown>) => ({
+  const readArgs = (a: Common & Record<string, unknown>, { parseStreamList, parseSelectList }: RunModules) => ({
     ...opts(a),
     configFile: a.config,
     configUri: configUriOf(a),
@@ -179,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
     processor: processorOf(a),
   });
   // the live view during the read, then the summary (src/cli/progress.ts, summary.ts)
-  const withLiveView = async (a: Common & Record<string, unknown>, label: string, go: (onStart: ReadOptions['onStart']) => Promise<ReadResult>) => {
+  const withLiveView = async (a: Common & Record<string, unknown>, { formatSummary, stateSnapshot }: RunModules, label: string, go: (onStart: ReadOptions['onStart']) => Promise<ReadResult>) => {
     const quiet = a['quiet'] === true;
     const mode = progressMode(a['progress'] as ProgressOption, { quiet, isTTY: Boolean(process.stderr.isTTY), env: process.env });
     const view = new LiveView({ mode, label, write: (t) => process.stderr.write(t), size: () => ({ columns: process.stderr.columns, rows: process.stderr.rows }) });
@@ -210,6 +232,7 @@ export async function main(argv: string[]): Promise<number> {
       "print the connector's SPEC message as one JSON line",
       (y) => commonOptions(y).example('$0 spec ./source.py', '').example('$0 spec -- python3 my_source.py', ''),
       async (a) => {
+        const { spec } = await runModules();
         print(await spec(connectorOf(a), opts(a)));
       },
     )
@@ -223,6 +246,7 @@ export async function main(argv: string[]): Promise<number> {
           .example('$0 check ./source.py --config config.json', 'exit 0 on SUCCEEDED, 4 on FAILED')
           .example("$0 check ./sources.py --config-uri 'custom://MySource?start=2024-01-01'", 'the object MySource in sources.py, config from the URI'),
       async (a) => {
+        const { check } = await runModules();
         const r = await check(connectorOf(a), { ...opts(a), configFile: a.config, configUri: configUriOf(a), noThrow: true });
         print(r.message);
         if (r.status !== 'SUCCEEDED') {
@@ -242,6 +266,7 @@ export async function main(argv: string[]): Promise<number> {
           .example('$0 discover ./source.py --config config.json', '')
           .example('$0 discover ./source.py --config config.json --processor ./clean.py', 'with the schemas of the streams the processor changes'),
       async (a) => {
+        const { discover } = await runModules();
         const o = opts(a);
         const msg = await discover(connectorOf(a), { ...o, configFile: a.config, configUri: configUriOf(a) });
         if (a['processor'] !== undefined) {
@@ -267,7 +292,7 @@ export async function main(argv: string[]): Promise<number> {
           .example("$0 catalog ./source.py --config c.json --select '!users.email'", 'everything except users.email')
           .example('$0 catalog ./source.py --config c.json --streams users --select users.name', '--streams narrows, --select applies to what is left'),
       async (a) => {
-        const { buildCatalog } = await import('../run/operations.js');
+        const { buildCatalog, parseStreamList, parseSelectList } = await runModules();
         const cat = await buildCatalog(connectorOf(a), {
           ...opts(a),
           configFile: a.config,
@@ -296,7 +321,8 @@ export async function main(argv: string[]): Promise<number> {
         // a sample reads from the start and keeps no state: a --state file would be neither read nor written
         if (sample && a['state'] !== undefined) throw new UsageError('--sample takes no --state: a sample to stdout reads from the start and keeps nothing; use --limit N --state F to read a few records from where a state stands (it is not changed)');
         const limit = sample ? ((a['limit'] as number | undefined) ?? SAMPLE_LIMIT) : (a['limit'] as number | undefined);
-        await withLiveView(a, 'read', (onStart) => readWith(connectorOf(a), { ...readArgs(a), limit, format: a.format as 'airbyte' | 'singer', onStart }));
+        const m = await runModules();
+        await withLiveView(a, m, 'read', (onStart) => m.readWith(connectorOf(a), { ...readArgs(a, m), limit, format: a.format as 'airbyte' | 'singer', onStart }));
       },
     )
     .command(
@@ -313,9 +339,9 @@ export async function main(argv: string[]): Promise<number> {
           .example('$0 run pypi:tap-jsonl --protocol singer --config tap.json --destination pypi:target-jsonl --destination-protocol singer --destination-config t.json --state state.json', 'a Singer tap into a Singer target')
           .example('$0 run ./source.py --config c.json --out ./out', 'into the built-in JSONL output (the same as read --out)'),
       async (a) => {
-        const { run } = await import('../run/pipeline.js');
-        await withLiveView(a, 'run', (onStart) => run(connectorOf(a), {
-          ...readArgs(a),
+        const [{ run }, m] = await Promise.all([import('../run/pipeline.js'), runModules()]);
+        await withLiveView(a, m, 'run', (onStart) => run(connectorOf(a), {
+          ...readArgs(a, m),
           onStart,
           destination: a.destination as string | undefined,
           destinationConfigFile: a['destination-config'] as string | string[] | undefined,
@@ -471,7 +497,7 @@ export async function main(argv: string[]): Promise<number> {
       'state <action> [file] [into]',
       'the stored state: show (or --history), set, clear, import --from meltano|airbyte|singer; FILE is the state file (or --state FILE, --out DIR), for import the file to import and INTO the state file; changes are locked, atomic and kept in a history',
       (y) => stateOptions(y),
-      (a) => stateCommand(a, (t) => process.stdout.write(t), (t) => process.stderr.write(t)),
+      async (a) => stateCommand(a, (t) => process.stdout.write(t), (t) => process.stderr.write(t)),
     )
     .demandCommand(1, 'name a command: spec, check, discover, catalog, read, run, test, init, connectors or state')
     .strict()
@@ -486,6 +512,7 @@ export async function main(argv: string[]): Promise<number> {
       throw err ?? new UsageError(msg);
     });
 
+  skipHelpCache(cli);
   try {
     await cli.parseAsync();
   } catch (e) {

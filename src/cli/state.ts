@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { numberOption, type NumberRule } from './numbers.js';
 import { stringifyLossless } from '../json/lossless.js';
-import { stateFileOf, showState, formatStateView, setState, clearState, importState, restoreState, showHistory, formatHistory, type ChangeResult, type ImportFormat } from '../state/commands.js';
+import type { ChangeResult, ImportFormat } from '../state/commands.js';
 
 const HISTORY_ENTRY: NumberRule = { min: 1, minInclusive: true, max: Number.MAX_SAFE_INTEGER, integer: true, unit: 'a history entry number (see host state show --history)' };
 
@@ -48,7 +48,9 @@ function only(a: Record<string, unknown>, action: string, allowed: string[]): vo
  * The state file: named as a positional (a file, or an output directory for DIR/state.json),
  * or with --state FILE or --out DIR. Both, naming different files: a usage error.
  */
-export function stateFileFrom(a: Record<string, unknown>, positional: unknown): string {
+export async function stateFileFrom(a: Record<string, unknown>, positional: unknown): Promise<string> {
+  // the work (src/state/commands.ts) is loaded when a state command runs, not at start-up
+  const { stateFileOf } = await import('../state/commands.js');
   const flags = { state: a['state'] as string | undefined, out: a['out'] as string | undefined };
   if (positional === undefined) return stateFileOf(flags);
   const p = String(positional);
@@ -67,9 +69,10 @@ export function stateFileFrom(a: Record<string, unknown>, positional: unknown): 
   return file;
 }
 
-export function stateCommand(a: Record<string, unknown>, out: (text: string) => void, note: (text: string) => void): void {
+export async function stateCommand(a: Record<string, unknown>, out: (text: string) => void, note: (text: string) => void): Promise<void> {
+  const { showState, formatStateView, setState, clearState, importState, restoreState, showHistory, formatHistory } = await import('../state/commands.js');
   const action = a['action'] as (typeof STATE_ACTIONS)[number];
-  const file = stateFileFrom(a, action === 'import' ? a['into'] : a['file']);
+  const file = await stateFileFrom(a, action === 'import' ? a['into'] : a['file']);
   const stream = a['stream'] as string | undefined;
   const done = (r: ChangeResult, what: string) => {
     for (const w of r.warnings ?? []) note(`warning: ${w}\n`);

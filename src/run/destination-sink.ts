@@ -294,7 +294,7 @@ export class DestinationSink implements ReadSink {
   }
 
   get closed(): boolean {
-    return this.inputClosed || this.exited;
+    return this.inputClosed || this.exited || this.proc.stdin!.destroyed;
   }
 
   /** Resolves when the destination has exited. */
@@ -408,8 +408,9 @@ export class DestinationSink implements ReadSink {
         await settleBeforeEof(this.proc.stdin!, Promise.race([this.proc.wait(), new Promise<void>((r) => (this.allAcked = r))]), settleMs(this.startedAt));
       }
     } else this.w.discard();
-    // a destination that ended before its input did cannot have taken everything sent to it
-    const endedEarly = this.leftEarly || this.proc.hasExited;
+    // a destination that ended before its input did cannot have taken everything sent to it (its
+    // stdin destroyed: Node does that at the child's exit, before the 'close' event says so)
+    const endedEarly = this.leftEarly || this.proc.hasExited || this.proc.stdin!.destroyed;
     this.endedByUs = true;
     this.proc.stdin!.end();
     // Let the destination drain. An interrupted run stops it with SIGTERM first (Singer SDK
