@@ -79,11 +79,19 @@ describe('host connectors exec', () => {
         });
       });
       sub.kill(sig);
+      // a host that does not exit after the signal is a failure that says so (not the test's timeout)
+      let hung = false;
+      const guard = setTimeout(() => {
+        hung = true;
+        sub.kill('SIGKILL');
+      }, 30_000);
       const r = await sub;
+      clearTimeout(guard);
+      expect(hung, `${sig}: the host had not exited 30 s after the signal; stdout: ${out}${String(r.stdout)} stderr: ${r.stderr}`).toBe(false);
       expect(r.exitCode, `${sig}: ${r.stderr}`).toBe(code);
       expect(String(r.stdout)).toContain(said);
     }
-  }, 60_000);
+  }, 180_000);
 
   it('a connector killed by a signal: the host exits 128 + its number', async () => {
     const r = await host(['connectors', 'exec', suicide]);

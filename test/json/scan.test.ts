@@ -67,3 +67,30 @@ describe('classifyLine', () => {
     expect(skipValue(buf, 0, buf.length)).toBe(buf.length);
   });
 });
+
+describe('string escapes are checked as JSON defines them', () => {
+  const rec = (inner: string) => `{"type":"RECORD","record":{"stream":"s","data":{"v":"${inner}"},"emitted_at":1}}`;
+  it('every escape JSON allows is a RECORD, its bytes unchanged', () => {
+    for (const e of ['\\"', '\\\\', '\\/', '\\b', '\\f', '\\n', '\\r', '\\t', '\\u0041', '\\uD83D\\uDE00', 'a\\u00e9b']) {
+      const r = classify(rec(e));
+      expect(r, e).toEqual({ stream: 's', namespace: undefined, data: `{"v":"${e}"}` });
+      expect(JSON.parse(rec(e)).record.data.v).toBeTypeOf('string');
+    }
+  });
+  it('an escape JSON does not allow is MALFORMED (JSON.parse agrees), never a RECORD written out as it came', () => {
+    for (const e of ['\\x41', '\\u12', '\\u12G4', '\\a', '\\0', '\\U0041', '\\']) {
+      expect(() => JSON.parse(rec(e)), e).toThrow();
+      expect(classify(rec(e)), e).toBe(MALFORMED);
+    }
+  });
+  it('a bad escape in a key, in the stream name, or outside data too', () => {
+    for (const line of [
+      '{"type":"RECORD","record":{"stream":"s","data":{"k\\x":1},"emitted_at":1}}',
+      '{"type":"RECORD","record":{"stream":"s\\q","data":{},"emitted_at":1}}',
+      '{"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":1,"extra":"\\z"}}',
+    ]) {
+      expect(() => JSON.parse(line), line).toThrow();
+      expect(classify(line), line).toBe(MALFORMED);
+    }
+  });
+});
